@@ -1,0 +1,136 @@
+/**
+ * OAuth 2.0 errors: one class per RFC error code this package sends.
+ *
+ * Every error carries the RFC `error` code, a human `error_description`, the HTTP status
+ * and whether its description may be shown to the caller (`expose`). One renderer
+ * (`lib/errors/render-error.ts`) turns them into the RFC JSON body.
+ */
+
+/** Error codes of RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and the 503 we send. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'unsupported_token_type'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+/**
+ * Base class of every OAuth error.
+ *
+ * @example
+ * throw new InvalidRequestError('the "username" parameter is required');
+ */
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode;
+  readonly status: number;
+  /** Whether `message` may be sent to the client as `error_description`. */
+  readonly expose: boolean;
+
+  constructor(error: OAuthErrorCode, description: string, status: number, expose = true) {
+    super(description);
+    this.name = new.target.name;
+    this.error = error;
+    this.status = status;
+    this.expose = expose;
+  }
+}
+
+/** RFC 6749 §5.2: missing, repeated or malformed parameter. */
+export class InvalidRequestError extends OAuthError {
+  constructor(description: string, status = 400) {
+    super('invalid_request', description, status);
+  }
+}
+
+/**
+ * RFC 6749 §5.2: client authentication failed. 401; the renderer adds
+ * `WWW-Authenticate: Basic` when the client tried HTTP Basic.
+ */
+export class InvalidClientError extends OAuthError {
+  constructor(description = 'client authentication failed', readonly usedBasic = false) {
+    super('invalid_client', description, 401);
+  }
+}
+
+/** RFC 6749 §5.2: bad resource owner credentials or a dead/foreign refresh token. */
+export class InvalidGrantError extends OAuthError {
+  constructor(description: string) {
+    super('invalid_grant', description, 400);
+  }
+}
+
+/** RFC 6749 §5.2: the client may not use this grant type (or this operation). */
+export class UnauthorizedClientError extends OAuthError {
+  constructor(description: string) {
+    super('unauthorized_client', description, 400);
+  }
+}
+
+/** RFC 6749 §5.2: the grant type is not supported by this server. */
+export class UnsupportedGrantTypeError extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_grant_type', description, 400);
+  }
+}
+
+/** RFC 6749 §5.2: malformed scope, or wider than the original grant. */
+export class InvalidScopeError extends OAuthError {
+  constructor(description: string) {
+    super('invalid_scope', description, 400);
+  }
+}
+
+/** RFC 7009 §2.2.1: `token_type_hint` names a type this server does not know. */
+export class UnsupportedTokenTypeError extends OAuthError {
+  constructor(description: string) {
+    super('unsupported_token_type', description, 400);
+  }
+}
+
+/** RFC 6750 §3.1: the access token is missing, expired, revoked or malformed. */
+export class InvalidTokenError extends OAuthError {
+  constructor(description = 'the access token is missing, expired or revoked') {
+    super('invalid_token', description, 401);
+  }
+}
+
+/** RFC 6750 §3.1: the token is live but lacks a scope the resource needs. */
+export class InsufficientScopeError extends OAuthError {
+  constructor(readonly requiredScopes: readonly string[]) {
+    super('insufficient_scope', `the access token lacks a required scope: ${requiredScopes.join(' ')}`, 403);
+  }
+}
+
+/**
+ * RFC 6749 §4.1.2.1 `temporarily_unavailable`, sent with 503 when the token store
+ * cannot be reached in time. An outage must never look like a logout.
+ */
+export class TemporarilyUnavailableError extends OAuthError {
+  constructor(description = 'the token store is temporarily unavailable, try again') {
+    super('temporarily_unavailable', description, 503);
+  }
+}
+
+/** Anything unexpected. Its description is never shown to the caller. */
+export class ServerError extends OAuthError {
+  constructor(description = 'internal server error') {
+    super('server_error', description, 500, false);
+  }
+}
+
+/**
+ * Thrown by a {@link TokenStore} when its backend is unreachable or too slow.
+ * The HTTP layer answers it with 503 `temporarily_unavailable`.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

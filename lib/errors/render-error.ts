@@ -1,0 +1,61 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import {
+  InvalidClientError,
+  InvalidRequestError,
+  OAuthError,
+  ServerError,
+  StoreUnavailableError,
+  TemporarilyUnavailableError,
+} from './oauth-error';
+
+/** What the renderer reports about a 5xx it hid from the client. */
+export type ErrorListener = (error: unknown) => void;
+
+/**
+ * Maps anything thrown while serving a request to an {@link OAuthError}:
+ * body-parser's request errors become `invalid_request` with their own status,
+ * store outages become 503 `temporarily_unavailable`, everything else `server_error`.
+ */
+export function toOAuthError(error: unknown): OAuthError {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof StoreUnavailableError) return new TemporarilyUnavailableError();
+  const httpError = error as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
+  if (
+    typeof httpError?.status === 'number' &&
+    httpError.status >= 400 &&
+    httpError.status < 500 &&
+    httpError.expose === true
+  ) {
+    // body-parser: entity.too.large, entity.parse.failed, charset.unsupported, …
+    return new InvalidRequestError(`malformed request body (${String(httpError.type ?? 'unknown')})`, httpError.status);
+  }
+  return new ServerError();
+}
+
+/** Sends the RFC 6749 §5.2 error JSON, with `no-store` and the challenge headers. */
+export function sendOAuthError(res: Response, error: OAuthError): void {
+  res.set('Cache-Control', 'no-store');
+  res.set('Pragma', 'no-cache');
+  // RFC 6749 §5.2: a 401 after HTTP Basic MUST carry WWW-Authenticate for that scheme.
+  if (error instanceof InvalidClientError && error.usedBasic) {
+    res.set('WWW-Authenticate', 'Basic realm="oauth", charset="UTF-8"');
+  }
+  if (error.status === 503) res.set('Retry-After', '1');
+  res.status(error.status).json({
+    error: error.error,
+    error_description: error.expose ? error.message : 'internal server error',
+  });
+}
+
+/** Express error handler of the token router: every failure ends as RFC error JSON. */
+export function oauthErrorHandler(onError?: ErrorListener): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const oauthError = toOAuthError(err);
+    if (oauthError.status >= 500 && onError) onError(err);
+    sendOAuthError(res, oauthError);
+  };
+}

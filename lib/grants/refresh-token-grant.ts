@@ -1,0 +1,31 @@
+import { InvalidGrantError, InvalidScopeError } from '../errors/oauth-error';
+import { requireParam } from '../endpoints/form-body';
+import { parseScope } from '../scopes/scope';
+import type { GrantHandler } from './grant-context';
+
+/**
+ * RFC 6749 §6: refresh with rotation. The old refresh and access tokens die; a replayed
+ * (already rotated) refresh token ends that device's grant (OAuth 2.0 Security BCP §4.14.2).
+ */
+export const refreshTokenGrant: GrantHandler = async ({ client, params, options }) => {
+  const refreshToken = requireParam(params, 'refresh_token');
+  const requested = parseScope(params.scope);
+  const result = await options.store.refresh({
+    refreshToken,
+    clientId: client.clientId,
+    // RFC 6749 §6: an omitted scope means the scope originally granted.
+    scopes: requested.length > 0 ? requested : undefined,
+    accessTokenTtl: client.accessTokenTtl,
+    refreshTokenTtl: client.refreshTokenTtl,
+  });
+  switch (result.status) {
+    case 'ok':
+      return result.tokens;
+    case 'invalid_scope':
+      throw new InvalidScopeError('the requested scope exceeds the scope originally granted');
+    case 'replayed':
+      throw new InvalidGrantError('the refresh token was already used; the grant has been revoked');
+    case 'invalid':
+      throw new InvalidGrantError('the refresh token is invalid, expired or revoked');
+  }
+};

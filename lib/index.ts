@@ -1,0 +1,49 @@
+/**
+ * express-oauth-device-tokens: an OAuth 2.0 token service for Express gateways with one
+ * token per device (`device_*` scopes).
+ */
+export { createTokenRouter } from './token-router';
+export { requireToken, type AccessTokenInfo, type RequireTokenOptions } from './middleware/require-token';
+export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis/redis-token-store';
+export { MemoryTokenData, MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory/memory-token-store';
+export type {
+  GrantClaims,
+  IssueRequest,
+  RefreshRequest,
+  RefreshResult,
+  RevokeResult,
+  TokenRecord,
+  TokenSet,
+  TokenStore,
+  TokenTypes,
+} from './stores/token-store';
+export type { TokenSecret } from './tokens/token-codec';
+export type {
+  AuthenticatedUser,
+  ClientRecord,
+  ClientSource,
+  GrantType,
+  ScopePolicy,
+  ScopeRequester,
+  TokenRouterOptions,
+  UserRecord,
+  UserSource,
+} from './options/router-options';
+export { hashPassword, verifyPassword, isPasswordHash } from './auth/password-hash';
+export { parseScope } from './scopes/scope';
+export {
+  OAuthError,
+  InvalidRequestError,
+  InvalidClientError,
+  InvalidGrantError,
+  UnauthorizedClientError,
+  UnsupportedGrantTypeError,
+  InvalidScopeError,
+  UnsupportedTokenTypeError,
+  InvalidTokenError,
+  InsufficientScopeError,
+  TemporarilyUnavailableError,
+  ServerError,
+  StoreUnavailableError,
+  type OAuthErrorCode,
+} from './errors/oauth-error';

@@ -1,0 +1,134 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  type OAuthError,
+} from '../errors/oauth-error';
+import { sendOAuthError, toOAuthError } from '../errors/render-error';
+import type { TokenStore } from '../stores/token-store';
+
+/** What `requireToken` tells the handler about the calling token (never the token itself). */
+export interface AccessTokenInfo {
+  readonly clientId: string;
+  /** The username, or the client id for a client_credentials token. */
+  readonly subject: string;
+  readonly username?: string | undefined;
+  readonly scopes: readonly string[];
+  /** The device scopes of the token (e.g. `["device_ipad"]`). */
+  readonly deviceScopes: readonly string[];
+  /** The device scopes joined by spaces, or `undefined` for a token without a device. */
+  readonly device?: string | undefined;
+  readonly grantId: string;
+  /** Seconds since the epoch. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by `requireToken()` for a request with a live bearer token. */
+    oauth?: AccessTokenInfo;
+  }
+}
+
+/** Options of {@link requireToken}. */
+export interface RequireTokenOptions {
+  readonly store: TokenStore;
+  /** Scopes the token must all carry. @default [] */
+  readonly scopes?: readonly string[] | undefined;
+  /** `realm` of the `WWW-Authenticate` challenge. @default "api" */
+  readonly realm?: string | undefined;
+  /** Told about every 5xx answered (for logging). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+function quoted(value: string): string {
+  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+}
+
+/** RFC 6750 §3: the challenge for a failed request, with error details when there was a token. */
+function challenge(realm: string, error?: OAuthError): string {
+  const parts = [`realm=${quoted(realm)}`];
+  if (error && error.status < 500) {
+    parts.push(`error=${quoted(error.error)}`, `error_description=${quoted(error.message)}`);
+    if (error instanceof InsufficientScopeError) parts.push(`scope=${quoted(error.requiredScopes.join(' '))}`);
+  }
+  return `Bearer ${parts.join(', ')}`;
+}
+
+/**
+ * Protects the gateway's own APIs with bearer tokens (RFC 6750): 401 `invalid_token` for a
+ * missing, dead or malformed token, 403 `insufficient_scope` for a live token without every
+ * required scope, 503 when the store is down (an outage must not look like a logout).
+ * On success `req.oauth` describes the token's client, user, scopes and device.
+ *
+ * @throws TypeError naming the wrong option.
+ * @example
+ * app.get('/api/orders', requireToken({ store, scopes: ['orders:read'] }), (req, res) => {
+ *   res.json({ user: req.oauth!.username, device: req.oauth!.device });
+ * });
+ */
+export function requireToken(options: RequireTokenOptions): RequestHandler {
+  if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
+  if (!options.store || typeof options.store.lookup !== 'function') throw new TypeError('options.store must be a TokenStore');
+  const required = options.scopes ?? [];
+  if (!Array.isArray(required) || !required.every((scope) => typeof scope === 'string' && scope !== '')) {
+    throw new TypeError('options.scopes must be an array of scope names');
+  }
+  const realm = options.realm ?? 'api';
+  if (typeof realm !== 'string') throw new TypeError('options.realm must be a string');
+  const { store, onError } = options;
+
+  function reject(res: Response, error: OAuthError, withDetails: boolean): void {
+    if (error.status < 500) res.set('WWW-Authenticate', challenge(realm, withDetails ? error : undefined));
+    sendOAuthError(res, error);
+  }
+
+  return async function requireTokenMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const header = req.get('authorization');
+    // RFC 6750 §3.1: no authentication information at all gets a bare challenge, no error code.
+    if (header === undefined || !/^bearer(\s|$)/i.test(header)) {
+      reject(res, new InvalidTokenError('a bearer token is required'), header !== undefined);
+      return;
+    }
+    const match = BEARER.exec(header);
+    if (!match) {
+      reject(res, new InvalidRequestError('malformed bearer token (RFC 6750 §2.1)'), true);
+      return;
+    }
+    let record;
+    try {
+      record = await store.lookup(match[1]!, ['access_token']);
+    } catch (error) {
+      const oauthError = toOAuthError(error);
+      if (oauthError.status >= 500 && onError) onError(error);
+      reject(res, oauthError, true);
+      return;
+    }
+    if (!record) {
+      reject(res, new InvalidTokenError('the access token is invalid, expired or revoked'), true);
+      return;
+    }
+    const missing = required.filter((scope) => !record.scopes.includes(scope));
+    if (missing.length > 0) {
+      reject(res, new InsufficientScopeError(required), true);
+      return;
+    }
+    req.oauth = {
+      clientId: record.clientId,
+      subject: record.subject,
+      username: record.username,
+      scopes: record.scopes,
+      deviceScopes: record.deviceScopes,
+      device: record.deviceScopes.length > 0 ? record.deviceScopes.join(' ') : undefined,
+      grantId: record.grantId,
+      issuedAt: record.issuedAt,
+      expiresAt: record.expiresAt,
+    };
+    next();
+  };
+}

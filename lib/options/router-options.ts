@@ -1,0 +1,320 @@
+import { isPasswordHash, verifyPassword } from '../auth/password-hash';
+import { safeEqual } from '../auth/safe-compare';
+import type { TokenStore } from '../stores/token-store';
+
+/** Grant types the token endpoint implements. */
+export type GrantType = 'password' | 'client_credentials' | 'refresh_token';
+export const GRANT_TYPES: readonly GrantType[] = ['password', 'client_credentials', 'refresh_token'];
+
+/** A registered (confidential) client. */
+export interface ClientRecord {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Grant types this client may use. */
+  readonly grants: readonly GrantType[];
+  /** Access token lifetime in seconds. @default the router's `accessTokenTtl` */
+  readonly accessTokenTtl?: number | undefined;
+  /** Refresh token lifetime in seconds. @default the router's `refreshTokenTtl` */
+  readonly refreshTokenTtl?: number | undefined;
+  /** Roles of the client itself, for scopes of the `client_credentials` grant. @default [] */
+  readonly roles?: readonly string[] | undefined;
+  /** May introspect tokens issued to other clients (RFC 7662 resource server). @default false */
+  readonly resourceServer?: boolean | undefined;
+}
+
+/** A resource owner in a static user list. Give exactly one of `password` and `passwordHash`. */
+export interface UserRecord {
+  readonly username: string;
+  readonly password?: string | undefined;
+  /** `scrypt$N$r$p$salt$hash`, as made by `hashPassword()`. */
+  readonly passwordHash?: string | undefined;
+  /** @default [] */
+  readonly roles?: readonly string[] | undefined;
+}
+
+/** What a successful user authentication yields. */
+export interface AuthenticatedUser {
+  readonly username: string;
+  readonly roles: readonly string[];
+}
+
+/** A static list of clients, or an async lookup by client id (database, config service…). */
+export type ClientSource =
+  | readonly ClientRecord[]
+  | ((clientId: string) => Promise<ClientRecord | null | undefined> | ClientRecord | null | undefined);
+
+/** A static list of users, or an async authenticate function (LDAP, database…). */
+export type UserSource =
+  | readonly UserRecord[]
+  | ((username: string, password: string) => Promise<AuthenticatedUser | null | undefined> | AuthenticatedUser | null | undefined);
+
+/** Who asks for a scope: the user (password grant) or the client itself (client_credentials). */
+export interface ScopeRequester {
+  readonly clientId: string;
+  readonly username?: string | undefined;
+  readonly roles: readonly string[];
+}
+
+/**
+ * Which roles may have each ordinary scope (`{ "orders:read": ["subscriber"] }`), or a function
+ * deciding per scope. Device scopes never reach it.
+ */
+export type ScopePolicy =
+  | Readonly<Record<string, readonly string[]>>
+  | ((scope: string, requester: ScopeRequester) => boolean | Promise<boolean>);
+
+/** Options of `createTokenRouter()`. */
+export interface TokenRouterOptions {
+  /** Where tokens live: `RedisTokenStore` or `MemoryTokenStore`. */
+  readonly store: TokenStore;
+  readonly clients: ClientSource;
+  /** Needed when a client may use the `password` grant. */
+  readonly users?: UserSource | undefined;
+  /** @default {} (only `default` and device scopes are granted) */
+  readonly scopes?: ScopePolicy | undefined;
+  /**
+   * Scopes matching any of these patterns are device scopes: granted without the permission
+   * check and part of the token's identity (WSO2's scope allow-list).
+   * @default [/^device_/]
+   */
+  readonly deviceScopePatterns?: readonly (RegExp | string)[] | undefined;
+  /** Scope granted when no ordinary scope is left. @default "default" */
+  readonly defaultScope?: string | undefined;
+  /** Give back the live token of the same (client, user, scopes). @default true */
+  readonly reuseTokens?: boolean | undefined;
+  /** A token with this many seconds or fewer left is not reused but replaced. @default 60 */
+  readonly reuseMinRemaining?: number | undefined;
+  /** @default 3600 */
+  readonly accessTokenTtl?: number | undefined;
+  /** @default 86400 */
+  readonly refreshTokenTtl?: number | undefined;
+  /** Largest accepted request body. @default "16kb" */
+  readonly bodyLimit?: string | number | undefined;
+  /** Told about every 5xx the router answers (for logging); never given a token. */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
+
+/** The router's options after validation, with lookups in one shape. */
+export interface NormalizedRouterOptions {
+  readonly store: TokenStore;
+  findClient(clientId: string): Promise<NormalizedClient | undefined>;
+  authenticateUser(username: string, password: string): Promise<AuthenticatedUser | undefined>;
+  isScopeAllowed(scope: string, requester: ScopeRequester): Promise<boolean>;
+  readonly deviceScopePatterns: readonly RegExp[];
+  readonly defaultScope: string;
+  readonly reuse: false | { readonly minRemaining: number };
+  readonly bodyLimit: string | number;
+  readonly onError: ((error: unknown) => void) | undefined;
+  readonly hasUsers: boolean;
+}
+
+export interface NormalizedClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly grants: ReadonlySet<GrantType>;
+  readonly accessTokenTtl: number;
+  readonly refreshTokenTtl: number;
+  readonly roles: readonly string[];
+  readonly resourceServer: boolean;
+}
+
+// A scrypt hash of a random string: unknown users cost as much as known ones.
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function positiveInteger(value: unknown, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || (value as number) <= 0) throw new TypeError(`${name} must be a positive integer (seconds)`);
+  return value as number;
+}
+
+function stringList(value: unknown, name: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new TypeError(`${name} must be an array of strings`);
+  }
+  return [...value];
+}
+
+/** Validates one client record; `name` is its path in the options, for the message. */
+export function normalizeClient(
+  record: unknown,
+  name: string,
+  defaults: { accessTokenTtl: number; refreshTokenTtl: number },
+): NormalizedClient {
+  if (!isObject(record)) throw new TypeError(`${name} must be an object`);
+  if (!isNonEmptyString(record.clientId)) throw new TypeError(`${name}.clientId must be a non-empty string`);
+  if (!isNonEmptyString(record.clientSecret)) throw new TypeError(`${name}.clientSecret must be a non-empty string`);
+  const grants = stringList(record.grants, `${name}.grants`);
+  grants.forEach((grant, index) => {
+    if (!GRANT_TYPES.includes(grant as GrantType)) {
+      throw new TypeError(`${name}.grants[${index}] must be one of ${GRANT_TYPES.join(', ')} (got "${grant}")`);
+    }
+  });
+  if (record.resourceServer !== undefined && typeof record.resourceServer !== 'boolean') {
+    throw new TypeError(`${name}.resourceServer must be a boolean`);
+  }
+  return {
+    clientId: record.clientId,
+    clientSecret: record.clientSecret,
+    grants: new Set(grants as GrantType[]),
+    accessTokenTtl: positiveInteger(record.accessTokenTtl, defaults.accessTokenTtl, `${name}.accessTokenTtl`),
+    refreshTokenTtl: positiveInteger(record.refreshTokenTtl, defaults.refreshTokenTtl, `${name}.refreshTokenTtl`),
+    roles: stringList(record.roles, `${name}.roles`),
+    resourceServer: record.resourceServer === true,
+  };
+}
+
+function normalizeClients(
+  clients: unknown,
+  defaults: { accessTokenTtl: number; refreshTokenTtl: number },
+): { find: NormalizedRouterOptions['findClient']; needsUsers: boolean } {
+  if (typeof clients === 'function') {
+    return {
+      needsUsers: false,
+      find: async (clientId) => {
+        const record = await clients(clientId);
+        return record ? normalizeClient(record, `options.clients("${clientId}")`, defaults) : undefined;
+      },
+    };
+  }
+  if (!Array.isArray(clients)) throw new TypeError('options.clients must be an array of clients or a lookup function');
+  const byId = new Map<string, NormalizedClient>();
+  clients.forEach((record, index) => {
+    const client = normalizeClient(record, `options.clients[${index}]`, defaults);
+    if (byId.has(client.clientId)) throw new TypeError(`options.clients[${index}].clientId "${client.clientId}" is listed twice`);
+    byId.set(client.clientId, client);
+  });
+  return {
+    needsUsers: [...byId.values()].some((client) => client.grants.has('password')),
+    find: async (clientId) => byId.get(clientId),
+  };
+}
+
+function normalizeUsers(users: unknown): NormalizedRouterOptions['authenticateUser'] | undefined {
+  if (users === undefined) return undefined;
+  if (typeof users === 'function') {
+    return async (username, password) => {
+      const user = await users(username, password);
+      if (!user) return undefined;
+      if (!isObject(user) || !isNonEmptyString(user.username)) {
+        throw new TypeError('options.users() must resolve to { username, roles } or nothing');
+      }
+      return { username: user.username, roles: stringList(user.roles, 'options.users().roles') };
+    };
+  }
+  if (!Array.isArray(users)) throw new TypeError('options.users must be an array of users or an authenticate function');
+  const byName = new Map<string, { roles: string[]; check: (password: string) => Promise<boolean> }>();
+  users.forEach((record: unknown, index) => {
+    const name = `options.users[${index}]`;
+    if (!isObject(record)) throw new TypeError(`${name} must be an object`);
+    if (!isNonEmptyString(record.username)) throw new TypeError(`${name}.username must be a non-empty string`);
+    if (byName.has(record.username)) throw new TypeError(`${name}.username "${record.username}" is listed twice`);
+    const { password, passwordHash } = record;
+    if ((password === undefined) === (passwordHash === undefined)) {
+      throw new TypeError(`${name} must have exactly one of password and passwordHash`);
+    }
+    if (password !== undefined && !isNonEmptyString(password)) throw new TypeError(`${name}.password must be a non-empty string`);
+    if (passwordHash !== undefined && !isPasswordHash(passwordHash)) {
+      throw new TypeError(`${name}.passwordHash must have the format scrypt$N$r$p$salt$hash (see hashPassword())`);
+    }
+    byName.set(record.username, {
+      roles: stringList(record.roles, `${name}.roles`),
+      check: password !== undefined
+        ? async (given) => safeEqual(given, password as string)
+        : (given) => verifyPassword(given, passwordHash as string),
+    });
+  });
+  return async (username, password) => {
+    const user = byName.get(username);
+    if (!user) {
+      await verifyPassword(password, DUMMY_HASH);
+      return undefined;
+    }
+    return (await user.check(password)) ? { username, roles: user.roles } : undefined;
+  };
+}
+
+function normalizeScopes(scopes: unknown): NormalizedRouterOptions['isScopeAllowed'] {
+  if (scopes === undefined) return async () => false;
+  if (typeof scopes === 'function') return async (scope, requester) => (await scopes(scope, requester)) === true;
+  if (!isObject(scopes)) throw new TypeError('options.scopes must be an object of scope -> role names, or a function');
+  const roles = new Map<string, ReadonlySet<string>>();
+  for (const [scope, bound] of Object.entries(scopes)) {
+    roles.set(scope, new Set(stringList(bound, `options.scopes["${scope}"]`)));
+  }
+  return async (scope, requester) => {
+    const allowed = roles.get(scope);
+    return allowed !== undefined && requester.roles.some((role) => allowed.has(role));
+  };
+}
+
+function normalizePatterns(patterns: unknown): RegExp[] {
+  if (patterns === undefined) return [/^device_/];
+  if (!Array.isArray(patterns)) throw new TypeError('options.deviceScopePatterns must be an array of RegExp or strings');
+  return patterns.map((pattern, index) => {
+    if (pattern instanceof RegExp) return pattern;
+    if (typeof pattern !== 'string') throw new TypeError(`options.deviceScopePatterns[${index}] must be a RegExp or a string`);
+    try {
+      return new RegExp(pattern);
+    } catch {
+      throw new TypeError(`options.deviceScopePatterns[${index}] is not a valid regular expression`);
+    }
+  });
+}
+
+/**
+ * Validates the options of `createTokenRouter()` once, at start-up.
+ * @throws TypeError naming the first wrong option.
+ */
+export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedRouterOptions {
+  if (!isObject(options)) throw new TypeError('options must be an object');
+  const store = options.store as unknown;
+  if (!isObject(store) || !['issue', 'refresh', 'revoke', 'lookup', 'ping'].every((m) => typeof store[m] === 'function')) {
+    throw new TypeError('options.store must be a TokenStore (RedisTokenStore or MemoryTokenStore)');
+  }
+  const accessTokenTtl = positiveInteger(options.accessTokenTtl, 3600, 'options.accessTokenTtl');
+  const refreshTokenTtl = positiveInteger(options.refreshTokenTtl, 86400, 'options.refreshTokenTtl');
+  const clients = normalizeClients(options.clients, { accessTokenTtl, refreshTokenTtl });
+  const authenticateUser = normalizeUsers(options.users);
+  if (clients.needsUsers && !authenticateUser) {
+    throw new TypeError('options.users is required when a client may use the password grant');
+  }
+  const defaultScope = options.defaultScope ?? 'default';
+  if (!isNonEmptyString(defaultScope) || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(defaultScope)) {
+    throw new TypeError('options.defaultScope must be a valid scope token (RFC 6749 §3.3)');
+  }
+  if (options.reuseTokens !== undefined && typeof options.reuseTokens !== 'boolean') {
+    throw new TypeError('options.reuseTokens must be a boolean');
+  }
+  const minRemaining = options.reuseMinRemaining ?? 60;
+  if (!Number.isInteger(minRemaining) || minRemaining < 0) {
+    throw new TypeError('options.reuseMinRemaining must be a non-negative integer (seconds)');
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new TypeError('options.onError must be a function');
+  }
+  const bodyLimit = options.bodyLimit ?? '16kb';
+  if (typeof bodyLimit !== 'string' && typeof bodyLimit !== 'number') {
+    throw new TypeError('options.bodyLimit must be a byte count or a size string such as "16kb"');
+  }
+  return {
+    store: options.store,
+    findClient: clients.find,
+    authenticateUser: authenticateUser ?? (async () => undefined),
+    hasUsers: authenticateUser !== undefined,
+    isScopeAllowed: normalizeScopes(options.scopes),
+    deviceScopePatterns: normalizePatterns(options.deviceScopePatterns),
+    defaultScope,
+    reuse: options.reuseTokens === false ? false : { minRemaining },
+    bodyLimit,
+    onError: options.onError,
+  };
+}

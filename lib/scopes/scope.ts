@@ -1,0 +1,56 @@
+import { InvalidScopeError } from '../errors/oauth-error';
+import type { NormalizedRouterOptions, ScopeRequester } from '../options/router-options';
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * Parses a `scope` parameter: space-delimited (RFC 6749 §3.3), each token checked for syntax,
+ * duplicates collapsed, sorted case-sensitively. `undefined` or empty gives `[]`.
+ * @throws InvalidScopeError on a character outside the scope-token syntax.
+ */
+export function parseScope(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const tokens = raw.split(' ').filter((token) => token !== '');
+  for (const token of tokens) {
+    if (!SCOPE_TOKEN.test(token)) throw new InvalidScopeError(`"${token.slice(0, 64)}" is not a valid scope (RFC 6749 §3.3)`);
+  }
+  return [...new Set(tokens)].sort(compareCodeUnits);
+}
+
+/** Byte-order comparison (scope tokens are ASCII), the same order Redis' Lua `table.sort` uses. */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Whether a scope is a device scope: it skips the permission check and names the device. */
+export function isDeviceScope(scope: string, patterns: readonly RegExp[]): boolean {
+  return patterns.some((pattern) => {
+    pattern.lastIndex = 0; // a /g or /y pattern keeps state between calls
+    return pattern.test(scope);
+  });
+}
+
+/** The scopes a request is granted: device scopes, permitted ordinary scopes, else `default`. */
+export interface GrantedScopes {
+  readonly scopes: string[];
+  readonly deviceScopes: string[];
+}
+
+/**
+ * Decides the granted scopes (WSO2 behaviour): device scopes are granted as asked; an ordinary
+ * scope only when the requester holds a role bound to it, otherwise it is dropped silently;
+ * when no ordinary scope is left, the default scope is granted.
+ */
+export async function grantScopes(
+  requested: readonly string[],
+  requester: ScopeRequester,
+  options: Pick<NormalizedRouterOptions, 'deviceScopePatterns' | 'isScopeAllowed' | 'defaultScope'>,
+): Promise<GrantedScopes> {
+  const deviceScopes = requested.filter((scope) => isDeviceScope(scope, options.deviceScopePatterns));
+  const ordinary = requested.filter((scope) => !isDeviceScope(scope, options.deviceScopePatterns));
+  const allowed = await Promise.all(ordinary.map((scope) => options.isScopeAllowed(scope, requester)));
+  const permitted = ordinary.filter((_scope, index) => allowed[index]);
+  if (permitted.length === 0) permitted.push(options.defaultScope);
+  return { scopes: [...new Set([...deviceScopes, ...permitted])].sort(compareCodeUnits), deviceScopes };
+}

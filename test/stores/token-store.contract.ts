@@ -1,0 +1,305 @@
+import type { IssueRequest, TokenStore } from '../../lib';
+
+/** A store under test, with the means to make a second one over the same data. */
+export interface StoreUnderTest {
+  readonly store: TokenStore;
+  /** Another store over the same backend with other secrets (secret rotation). */
+  withSecret(secret: string | string[]): TokenStore;
+}
+
+export const SECRET = 'contract-suite-secret-0123456789abcdef';
+export const NEW_SECRET = 'contract-suite-rotated-secret-abcdef0123456789';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let counter = 0;
+/** A fresh identity per test, so tests never see each other's grants. */
+function request(overrides: Partial<IssueRequest> = {}): IssueRequest {
+  counter += 1;
+  const username = `user${counter}-${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    clientId: 'app',
+    subject: username,
+    username,
+    scopes: ['device_ipad', 'orders:read'],
+    deviceScopes: ['device_ipad'],
+    accessTokenTtl: 3600,
+    refreshTokenTtl: 86400,
+    reuse: { minRemaining: 60 },
+    ...overrides,
+  };
+}
+
+/**
+ * The behaviour every TokenStore must have. Run by the Memory, Redis and Redis Cluster suites.
+ */
+export function describeTokenStoreContract(name: string, setup: () => StoreUnderTest): void {
+  describe(`TokenStore contract: ${name}`, () => {
+    let subject: StoreUnderTest;
+    let store: TokenStore;
+    beforeAll(() => {
+      subject = setup();
+      store = subject.store;
+    });
+
+    describe('issue()', () => {
+      it('mints 256-bit random tokens with the granted claims', async () => {
+        const req = request();
+        const tokens = await store.issue(req);
+        expect(tokens.reused).toBe(false);
+        expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/);
+        expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/);
+        expect(tokens.refreshToken).not.toBe(tokens.accessToken);
+        expect(tokens.expiresIn).toBe(3600);
+        expect(tokens.scopes).toEqual(['device_ipad', 'orders:read']);
+        const record = await store.lookup(tokens.accessToken);
+        expect(record).toMatchObject({
+          tokenType: 'access_token',
+          clientId: 'app',
+          subject: req.subject,
+          username: req.username,
+          scopes: ['device_ipad', 'orders:read'],
+          deviceScopes: ['device_ipad'],
+          grantId: tokens.grantId,
+        });
+        const now = Math.floor(Date.now() / 1000);
+        expect(record!.issuedAt).toBeGreaterThanOrEqual(now - 2);
+        expect(record!.expiresAt - record!.issuedAt).toBe(3600);
+      });
+
+      it('issues no refresh token when refreshTokenTtl is undefined', async () => {
+        const tokens = await store.issue(request({ refreshTokenTtl: undefined }));
+        expect(tokens.refreshToken).toBeUndefined();
+        expect(await store.lookup(tokens.accessToken)).not.toBeNull();
+      });
+
+      it('reuses the live token for the same device, with a smaller expires_in', async () => {
+        const req = request();
+        const first = await store.issue(req);
+        await sleep(1100);
+        const second = await store.issue(req);
+        expect(second.reused).toBe(true);
+        expect(second.accessToken).toBe(first.accessToken);
+        expect(second.refreshToken).toBe(first.refreshToken);
+        expect(second.grantId).toBe(first.grantId);
+        expect(second.expiresIn).toBeLessThan(first.expiresIn);
+        expect(second.expiresIn).toBeGreaterThanOrEqual(3600 - 3);
+      });
+
+      it('gives two devices of one user different tokens', async () => {
+        const ipad = request();
+        const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
+        const a = await store.issue(ipad);
+        const b = await store.issue(iphone);
+        expect(b.reused).toBe(false);
+        expect(b.accessToken).not.toBe(a.accessToken);
+        expect(b.refreshToken).not.toBe(a.refreshToken);
+        expect((await store.lookup(b.accessToken))!.deviceScopes).toEqual(['device_iphone']);
+      });
+
+      it('treats another scope set as another identity', async () => {
+        const req = request();
+        const a = await store.issue(req);
+        const b = await store.issue({ ...req, scopes: ['device_ipad', 'orders:read', 'orders:write'] });
+        expect(b.accessToken).not.toBe(a.accessToken);
+        expect(await store.lookup(a.accessToken)).not.toBeNull();
+      });
+
+      it('mints a new token on every request when reuse is off, leaving the old ones live', async () => {
+        const req = request({ reuse: false });
+        const a = await store.issue(req);
+        const b = await store.issue(req);
+        expect(b.reused).toBe(false);
+        expect(b.accessToken).not.toBe(a.accessToken);
+        expect(await store.lookup(a.accessToken)).not.toBeNull();
+        expect(await store.lookup(b.accessToken)).not.toBeNull();
+      });
+
+      it('replaces (and ends) a grant whose token has no more than minRemaining left', async () => {
+        const req = request({ accessTokenTtl: 30, reuse: { minRemaining: 60 } });
+        const a = await store.issue(req);
+        const b = await store.issue(req);
+        expect(b.reused).toBe(false);
+        expect(b.accessToken).not.toBe(a.accessToken);
+        expect(await store.lookup(a.accessToken)).toBeNull();
+        expect(await store.lookup(a.refreshToken!, ['refresh_token'])).toBeNull();
+        expect(await store.lookup(b.accessToken)).not.toBeNull();
+      });
+
+      it('yields exactly one token for 100 concurrent identical requests', async () => {
+        const req = request();
+        const results = await Promise.all(Array.from({ length: 100 }, () => store.issue(req)));
+        expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
+        expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
+        expect(results.filter((r) => !r.reused)).toHaveLength(1);
+      });
+
+      it('lets an access token expire with its TTL', async () => {
+        const tokens = await store.issue(request({ accessTokenTtl: 1, refreshTokenTtl: 1, reuse: false }));
+        expect(await store.lookup(tokens.accessToken)).not.toBeNull();
+        await sleep(1200);
+        expect(await store.lookup(tokens.accessToken)).toBeNull();
+      });
+    });
+
+    describe('lookup()', () => {
+      it('returns null for unknown, malformed and empty tokens', async () => {
+        const tokens = await store.issue(request());
+        const forged = `${tokens.accessToken.slice(0, 13)}${'A'.repeat(43)}`;
+        for (const token of [forged, 'not-a-token', '', `${tokens.accessToken}x`, '{tag}:a:x']) {
+          expect(await store.lookup(token)).toBeNull();
+        }
+      });
+
+      it('finds a refresh token only when asked for refresh tokens', async () => {
+        const tokens = await store.issue(request());
+        expect(await store.lookup(tokens.refreshToken!)).toBeNull();
+        const record = await store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']);
+        expect(record).toMatchObject({ tokenType: 'refresh_token', grantId: tokens.grantId });
+        expect(record!.expiresAt - record!.issuedAt).toBe(86400);
+      });
+
+      it('keeps tokens of a rotated-out secret valid while new ones use the new secret', async () => {
+        const tokens = await store.issue(request());
+        const rotated = subject.withSecret([NEW_SECRET, SECRET]);
+        expect(await rotated.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+        const fresh = await rotated.issue(request());
+        expect(await rotated.lookup(fresh.accessToken)).not.toBeNull();
+        // A store that only knows the old secret cannot read the new token.
+        expect(await store.lookup(fresh.accessToken)).toBeNull();
+        expect(await rotated.revoke(tokens.accessToken, 'app')).toBe('revoked');
+        expect(await store.lookup(tokens.accessToken)).toBeNull();
+      });
+    });
+
+    describe('refresh()', () => {
+      it('rotates: new tokens, old refresh and access tokens dead, scopes and device kept', async () => {
+        const req = request();
+        const first = await store.issue(req);
+        const result = await store.refresh({
+          refreshToken: first.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
+        expect(result.status).toBe('ok');
+        if (result.status !== 'ok') return;
+        const next = result.tokens;
+        expect(next.accessToken).not.toBe(first.accessToken);
+        expect(next.refreshToken).not.toBe(first.refreshToken);
+        expect(next.grantId).toBe(first.grantId);
+        expect(next.expiresIn).toBe(600);
+        expect(next.scopes).toEqual(['device_ipad', 'orders:read']);
+        expect(next.deviceScopes).toEqual(['device_ipad']);
+        expect(next.username).toBe(req.username);
+        expect(await store.lookup(first.accessToken)).toBeNull();
+        expect(await store.lookup(next.accessToken)).toMatchObject({ scopes: ['device_ipad', 'orders:read'] });
+        // The same device asking again now gets the rotated tokens.
+        const again = await store.issue(req);
+        expect(again.accessToken).toBe(next.accessToken);
+        expect(again.refreshToken).toBe(next.refreshToken);
+      });
+
+      it('allows a narrower scope and keeps the device scope', async () => {
+        const req = request({ scopes: ['device_ipad', 'orders:read', 'orders:write'] });
+        const first = await store.issue(req);
+        const result = await store.refresh({
+          refreshToken: first.refreshToken!,
+          clientId: 'app',
+          scopes: ['orders:read'],
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
+        expect(result.status).toBe('ok');
+        if (result.status !== 'ok') return;
+        expect(result.tokens.scopes).toEqual(['device_ipad', 'orders:read']);
+        expect((await store.lookup(result.tokens.accessToken))!.scopes).toEqual(['device_ipad', 'orders:read']);
+      });
+
+      it('refuses a wider scope and leaves the grant alone', async () => {
+        const first = await store.issue(request());
+        const result = await store.refresh({
+          refreshToken: first.refreshToken!,
+          clientId: 'app',
+          scopes: ['orders:read', 'orders:write'],
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
+        expect(result.status).toBe('invalid_scope');
+        expect(await store.lookup(first.accessToken)).not.toBeNull();
+      });
+
+      it("refuses another client's refresh token and leaves the grant alone", async () => {
+        const first = await store.issue(request());
+        const result = await store.refresh({ refreshToken: first.refreshToken!, clientId: 'other', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        expect(result.status).toBe('invalid');
+        expect(await store.lookup(first.accessToken)).not.toBeNull();
+      });
+
+      it('answers invalid for unknown and malformed refresh tokens', async () => {
+        for (const refreshToken of ['nope', `${'A'.repeat(12)}.${'B'.repeat(43)}`]) {
+          expect((await store.refresh({ refreshToken, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 })).status).toBe('invalid');
+        }
+      });
+
+      it("ends only that device's grant when a rotated refresh token is replayed", async () => {
+        const ipad = request();
+        const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
+        const ipadTokens = await store.issue(ipad);
+        const iphoneTokens = await store.issue(iphone);
+        const rotated = await store.refresh({ refreshToken: ipadTokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        expect(rotated.status).toBe('ok');
+        if (rotated.status !== 'ok') return;
+        const replay = await store.refresh({ refreshToken: ipadTokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        expect(replay.status).toBe('replayed');
+        expect(await store.lookup(rotated.tokens.accessToken)).toBeNull();
+        const afterReplay = await store.refresh({ refreshToken: rotated.tokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        expect(afterReplay.status).not.toBe('ok');
+        expect(await store.lookup(iphoneTokens.accessToken)).not.toBeNull();
+      });
+    });
+
+    describe('revoke()', () => {
+      it("revoking one device's access token ends its grant and leaves the other device alone", async () => {
+        const ipad = request();
+        const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
+        const a = await store.issue(ipad);
+        const b = await store.issue(iphone);
+        expect(await store.revoke(a.accessToken, 'app')).toBe('revoked');
+        expect(await store.lookup(a.accessToken)).toBeNull();
+        expect(await store.lookup(a.refreshToken!, ['refresh_token'])).toBeNull();
+        expect(await store.lookup(b.accessToken)).not.toBeNull();
+        // The device logs in again and gets a new token, not the revoked one.
+        const again = await store.issue(ipad);
+        expect(again.accessToken).not.toBe(a.accessToken);
+      });
+
+      it('revoking a refresh token ends the access token too', async () => {
+        const a = await store.issue(request());
+        expect(await store.revoke(a.refreshToken!, 'app', ['refresh_token', 'access_token'])).toBe('revoked');
+        expect(await store.lookup(a.accessToken)).toBeNull();
+        const refreshed = await store.refresh({ refreshToken: a.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 });
+        expect(refreshed.status).toBe('invalid');
+      });
+
+      it("never revokes another client's token", async () => {
+        const a = await store.issue(request());
+        expect(await store.revoke(a.accessToken, 'other')).toBe('foreign');
+        expect(await store.revoke(a.refreshToken!, 'other')).toBe('foreign');
+        expect(await store.lookup(a.accessToken)).not.toBeNull();
+      });
+
+      it('answers unknown for unknown, malformed and already revoked tokens', async () => {
+        const a = await store.issue(request());
+        expect(await store.revoke(a.accessToken, 'app')).toBe('revoked');
+        expect(await store.revoke(a.accessToken, 'app')).toBe('unknown');
+        expect(await store.revoke('garbage', 'app')).toBe('unknown');
+        expect(await store.revoke(`${'A'.repeat(12)}.${'B'.repeat(43)}`, 'app')).toBe('unknown');
+      });
+    });
+
+    it('ping() resolves while the backend is up', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
