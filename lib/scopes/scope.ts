@@ -4,6 +4,11 @@ import type { NormalizedRouterOptions, ScopeRequester } from '../options/router-
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** Whether `value` is one scope token of RFC 6749 §3.3 syntax. */
+export function isScopeToken(value: string): boolean {
+  return SCOPE_TOKEN.test(value);
+}
+
 /**
  * Parses a `scope` parameter: space-delimited (RFC 6749 §3.3), each token checked for syntax,
  * duplicates collapsed, sorted case-sensitively. `undefined` or empty gives `[]`.
