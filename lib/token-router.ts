@@ -1,5 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { formParser } from './endpoints/form-body';
+import { introspectionEndpoint } from './endpoints/introspection-endpoint';
+import { metadataEndpoint } from './endpoints/metadata-endpoint';
 import { revocationEndpoint } from './endpoints/revocation-endpoint';
 import { tokenEndpoint } from './endpoints/token-endpoint';
 import { InvalidRequestError } from './errors/oauth-error';
@@ -15,7 +17,8 @@ function methodNotAllowed(allow: string) {
 
 /**
  * The OAuth 2.0 token service as an Express router: `POST /token` (password,
- * client_credentials and refresh_token grants) and `POST /revoke` (RFC 7009).
+ * client_credentials and refresh_token grants), `POST /revoke` (RFC 7009),
+ * `POST /introspect` (RFC 7662) and `GET /.well-known/oauth-authorization-server` (RFC 8414).
  * Options are validated here, so a wrong one fails at start-up.
  *
  * @throws TypeError naming the first wrong option.
@@ -33,7 +36,10 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   const parseForm = formParser(normalized.bodyLimit);
   router.post('/token', parseForm, tokenEndpoint(normalized));
   router.post('/revoke', parseForm, revocationEndpoint(normalized));
-  router.all(['/token', '/revoke'], methodNotAllowed('POST'));
+  router.post('/introspect', parseForm, introspectionEndpoint(normalized));
+  router.get('/.well-known/oauth-authorization-server', metadataEndpoint(normalized));
+  router.all(['/token', '/revoke', '/introspect'], methodNotAllowed('POST'));
+  router.all('/.well-known/oauth-authorization-server', methodNotAllowed('GET, HEAD'));
   router.use(oauthErrorHandler(normalized.onError));
   return router;
 }

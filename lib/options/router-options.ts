@@ -1,5 +1,6 @@
 import { isPasswordHash, verifyPassword } from '../auth/password-hash';
 import { safeEqual } from '../auth/safe-compare';
+import { isScopeToken } from '../scopes/scope';
 import type { TokenStore } from '../stores/token-store';
 
 /** Grant types the token endpoint implements. */
@@ -92,6 +93,23 @@ export interface TokenRouterOptions {
   readonly bodyLimit?: string | number | undefined;
   /** Told about every 5xx the router answers (for logging); never given a token. */
   readonly onError?: ((error: unknown) => void) | undefined;
+  /**
+   * The issuer identifier (RFC 8414 §2): the public URL of *this router* as clients reach it,
+   * mount path included (`https://gw.example.com` for a router at the root,
+   * `https://gw.example.com/oauth` for `app.use('/oauth', …)`), without a trailing `/`, query or
+   * fragment. The metadata document names it as `issuer` and builds the endpoint URLs from it
+   * (`<issuer>/token`…); introspection answers carry it as `iss`. Set it in production: it is
+   * what clients compare during discovery, and it must not depend on the request's Host header.
+   * @default derived per request from `req.protocol`, `req.host` (both honour Express'
+   *   `trust proxy` setting) and `req.baseUrl`; introspection answers then carry no `iss`
+   */
+  readonly issuer?: string | undefined;
+  /**
+   * Scopes the metadata document lists as `scopes_supported` (RFC 8414 §2; "servers MAY choose
+   * not to advertise some supported scope values"). Each must have RFC 6749 §3.3 syntax.
+   * @default none: `scopes_supported` is omitted
+   */
+  readonly scopesSupported?: readonly string[] | undefined;
 }
 
 /** The router's options after validation, with lookups in one shape. */
@@ -106,6 +124,11 @@ export interface NormalizedRouterOptions {
   readonly bodyLimit: string | number;
   readonly onError: ((error: unknown) => void) | undefined;
   readonly hasUsers: boolean;
+  /** The configured issuer, or `undefined` to derive it from each request. */
+  readonly issuer: string | undefined;
+  readonly scopesSupported: readonly string[];
+  /** Grant types some client may use: those of the static clients, or all for a lookup function. */
+  readonly grantTypes: readonly GrantType[];
 }
 
 export interface NormalizedClient {
@@ -175,10 +198,11 @@ export function normalizeClient(
 function normalizeClients(
   clients: unknown,
   defaults: { accessTokenTtl: number; refreshTokenTtl: number },
-): { find: NormalizedRouterOptions['findClient']; needsUsers: boolean } {
+): { find: NormalizedRouterOptions['findClient']; needsUsers: boolean; grantTypes: readonly GrantType[] } {
   if (typeof clients === 'function') {
     return {
       needsUsers: false,
+      grantTypes: GRANT_TYPES,
       find: async (clientId) => {
         const record = await clients(clientId);
         return record ? normalizeClient(record, `options.clients("${clientId}")`, defaults) : undefined;
@@ -194,6 +218,7 @@ function normalizeClients(
   });
   return {
     needsUsers: [...byId.values()].some((client) => client.grants.has('password')),
+    grantTypes: GRANT_TYPES.filter((grant) => [...byId.values()].some((client) => client.grants.has(grant))),
     find: async (clientId) => byId.get(clientId),
   };
 }
@@ -270,6 +295,37 @@ function normalizePatterns(patterns: unknown): RegExp[] {
   });
 }
 
+/** RFC 8414 §2: an http(s) URL without query or fragment; no trailing `/` so `<issuer>/token` is clean. */
+function normalizeIssuer(issuer: unknown): string | undefined {
+  if (issuer === undefined) return undefined;
+  const problem = 'options.issuer must be an absolute http(s) URL without query, fragment or trailing "/"';
+  if (!isNonEmptyString(issuer)) throw new TypeError(problem);
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new TypeError(`${problem} (got "${issuer}")`);
+  }
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#') ||
+    issuer.endsWith('/') || url.username !== '' || url.password !== ''
+  ) {
+    throw new TypeError(`${problem} (got "${issuer}")`);
+  }
+  return issuer;
+}
+
+function normalizeScopesSupported(scopes: unknown): string[] {
+  const list = stringList(scopes, 'options.scopesSupported');
+  list.forEach((scope, index) => {
+    if (!isScopeToken(scope)) {
+      throw new TypeError(`options.scopesSupported[${index}] must be a valid scope token (RFC 6749 §3.3)`);
+    }
+  });
+  return [...new Set(list)];
+}
+
 /**
  * Validates the options of `createTokenRouter()` once, at start-up.
  * @throws TypeError naming the first wrong option.
@@ -288,7 +344,7 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
     throw new TypeError('options.users is required when a client may use the password grant');
   }
   const defaultScope = options.defaultScope ?? 'default';
-  if (!isNonEmptyString(defaultScope) || !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(defaultScope)) {
+  if (!isNonEmptyString(defaultScope) || !isScopeToken(defaultScope)) {
     throw new TypeError('options.defaultScope must be a valid scope token (RFC 6749 §3.3)');
   }
   if (options.reuseTokens !== undefined && typeof options.reuseTokens !== 'boolean') {
@@ -316,5 +372,8 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
     reuse: options.reuseTokens === false ? false : { minRemaining },
     bodyLimit,
     onError: options.onError,
+    issuer: normalizeIssuer(options.issuer),
+    scopesSupported: normalizeScopesSupported(options.scopesSupported),
+    grantTypes: clients.grantTypes,
   };
 }
