@@ -32,6 +32,19 @@ export function toOAuthError(error: unknown): OAuthError {
   return new ServerError();
 }
 
+/**
+ * RFC 6749 §5.2 and RFC 6750 §3: values of `error_description` "MUST NOT include characters
+ * outside the set %x20-21 / %x23-5B / %x5D-7E". Descriptions quote parameter names, cite
+ * sections (§) and may echo what the client sent, so they are folded into that set here.
+ */
+export function safeDescription(text: string): string {
+  return text
+    .replace(/§/g, 'section ')
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+}
+
 /** Sends the RFC 6749 §5.2 error JSON, with `no-store` and the challenge headers. */
 export function sendOAuthError(res: Response, error: OAuthError): void {
   res.set('Cache-Control', 'no-store');
@@ -43,7 +56,7 @@ export function sendOAuthError(res: Response, error: OAuthError): void {
   if (error.status === 503) res.set('Retry-After', '1');
   res.status(error.status).json({
     error: error.error,
-    error_description: error.expose ? error.message : 'internal server error',
+    error_description: error.expose ? safeDescription(error.message) : 'internal server error',
   });
 }
 

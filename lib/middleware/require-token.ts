@@ -5,7 +5,7 @@ import {
   InvalidTokenError,
   type OAuthError,
 } from '../errors/oauth-error';
-import { sendOAuthError, toOAuthError } from '../errors/render-error';
+import { safeDescription, sendOAuthError, toOAuthError } from '../errors/render-error';
 import type { TokenStore } from '../stores/token-store';
 
 /** What `requireToken` tells the handler about the calling token (never the token itself). */
@@ -54,7 +54,7 @@ function quoted(value: string): string {
 function challenge(realm: string, error?: OAuthError): string {
   const parts = [`realm=${quoted(realm)}`];
   if (error && error.status < 500) {
-    parts.push(`error=${quoted(error.error)}`, `error_description=${quoted(error.message)}`);
+    parts.push(`error=${quoted(error.error)}`, `error_description=${quoted(safeDescription(error.message))}`);
     if (error instanceof InsufficientScopeError) parts.push(`scope=${quoted(error.requiredScopes.join(' '))}`);
   }
   return `Bearer ${parts.join(', ')}`;
@@ -90,9 +90,10 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
 
   return async function requireTokenMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     const header = req.get('authorization');
-    // RFC 6750 §3.1: no authentication information at all gets a bare challenge, no error code.
+    // RFC 6750 §3.1: no authentication information, or "an unsupported authentication method",
+    // gets a bare challenge, no error code.
     if (header === undefined || !/^bearer(\s|$)/i.test(header)) {
-      reject(res, new InvalidTokenError('a bearer token is required'), header !== undefined);
+      reject(res, new InvalidTokenError('a bearer token is required'), false);
       return;
     }
     const match = BEARER.exec(header);
