@@ -91,6 +91,23 @@ describe('RFC 8414 authorization server metadata', () => {
     expect(answer.status).toBe(401);
   });
 
+  it('§3.1: "https://example.com/issuer1" has its metadata at "/.well-known/oauth-authorization-server/issuer1": a sub-path router can be served there too (README recipe)', async () => {
+    const issuer = 'https://gw.example.com/oauth';
+    const router = createTokenRouter({ store, clients: [MOBILE_APP], users: USERS, issuer });
+    const app = express();
+    app.use('/oauth', router);
+    app.get(`${WELL_KNOWN}/oauth`, (req, res, next) => {
+      req.url = WELL_KNOWN;
+      router(req, res, next);
+    });
+    const inserted = await request(app).get(`${WELL_KNOWN}/oauth`);
+    const appended = await request(app).get(`/oauth${WELL_KNOWN}`);
+    expect(inserted.status).toBe(200);
+    expect(inserted.body.issuer).toBe(issuer);
+    expect(inserted.body.token_endpoint).toBe(`${issuer}/token`);
+    expect(appended.body).toEqual(inserted.body);
+  });
+
   it('§2 issuer "uses the https scheme": behind a proxy the derived issuer follows X-Forwarded-Proto/-Host when Express trusts the proxy', async () => {
     const forwarded = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'login.example.com' };
     const trusted = await request(mounted('/', {}, true)).get(WELL_KNOWN).set('Host', 'internal:8280').set(forwarded);
