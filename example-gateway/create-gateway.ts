@@ -16,7 +16,7 @@ export interface GatewayOptions {
   readonly logger?: Logger | undefined;
   /** Express' `trust proxy` setting (see `TRUST_PROXY`). @default false */
   readonly trustProxy?: boolean | number | string | undefined;
-  /** True once shutdown has begun: `/healthz` answers 503 and connections are not kept alive. */
+  /** True once shutdown has begun: `/healthz` then answers 503. */
   readonly isDraining?: (() => boolean) | undefined;
   /** The config file, named in config errors. */
   readonly configFile?: string | undefined;
@@ -59,13 +59,6 @@ function healthCheck(store: TokenStore, storeKind: GatewayOptions['storeKind'], 
   };
 }
 
-function closeWhenDraining(isDraining: () => boolean): RequestHandler {
-  return function connectionClose(_req, res, next) {
-    if (isDraining()) res.set('Connection', 'close');
-    next();
-  };
-}
-
 function notFound(_req: Request, res: Response): void {
   res.status(404).json({ error: 'not_found', error_description: 'no such endpoint' });
 }
@@ -93,7 +86,7 @@ const serverError: ErrorRequestHandler = (error, req, res, next) => {
  */
 export function createGateway(options: GatewayOptions): Express {
   const { config, store, storeKind } = options;
-  const logger = options.logger ?? pino({ level: 'silent' });
+  const logger = options.logger ?? pino({ level: 'silent' }, { write: () => undefined });
   const isDraining = options.isDraining ?? (() => false);
   const logFailure = (message: string) => (error: unknown) => {
     // An outage is already in each request's log line (503) and in the Redis connection log.
@@ -112,7 +105,6 @@ export function createGateway(options: GatewayOptions): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(requestLogger(logger));
-  app.use(closeWhenDraining(isDraining));
   app.get('/healthz', healthCheck(store, storeKind, isDraining));
   app.use(tokenRouter);
   app.get(

@@ -22,7 +22,8 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
         censor: '[redacted]',
       },
     },
-    destination,
+    // Synchronous writes: the last lines before an exit (shutdown, a fatal error) are never lost.
+    destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
 

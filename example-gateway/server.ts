@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { readGatewayConfig, type GatewayConfig } from './config';
 import { ConfigError } from './config-error';
-import { createGateway } from './create-gateway';
 import { readEnvironment, type GatewayEnvironment } from './environment';
-import { createLogger } from './logging';
-import { createGatewayStore, type GatewayStore } from './store';
-import { loadTlsCredentials } from './tls';
+import type { GatewayStore } from './store';
 
 /** sysexits.h EX_CONFIG: the configuration is wrong, restarting will not help. */
 export const EXIT_CONFIG_ERROR = 78;
@@ -79,6 +76,14 @@ function warnAboutPlainPasswords(config: GatewayConfig, logger: Logger): void {
 export async function startGateway(variables: Readonly<Record<string, string | undefined>> = process.env): Promise<RunningGateway> {
   const env: GatewayEnvironment = readEnvironment(variables);
   const config = readGatewayConfig(env.configPath);
+  // Loaded once the settings read so far are right: a wrong one is reported without waiting
+  // for Express, pino, ioredis and the certificate generator to load.
+  const [{ loadTlsCredentials }, { createLogger }, { createGatewayStore }, { createGateway }] = await Promise.all([
+    import('./tls'),
+    import('./logging'),
+    import('./store'),
+    import('./create-gateway'),
+  ]);
   const tls = env.httpsPort === 'off' ? undefined : await loadTlsCredentials(env);
   const logger = createLogger(env.logLevel);
   const randomSecret = env.tokenSecrets.length === 0;
@@ -86,6 +91,14 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   const gatewayStore: GatewayStore = createGatewayStore(env, secrets, logger);
 
   let draining = false;
+  // Answers not yet sent. At shutdown they are told to close their connection, so a client does
+  // not send its next request into a connection that is about to go.
+  const inFlight = new Set<ServerResponse>();
+  const track = (_req: unknown, res: ServerResponse) => {
+    if (draining) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  };
   let app;
   try {
     app = createGateway({
@@ -117,12 +130,12 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   const urls: { http?: string; https?: string } = {};
   try {
     if (env.httpPort !== 'off') {
-      const server = createHttpServer(app);
+      const server = createHttpServer(app).on('request', track);
       servers.push(server);
       urls.http = urlOf('http', env.host, await listen(server, env.httpPort, env.host, 'PORT'));
     }
     if (env.httpsPort !== 'off' && tls) {
-      const server = createHttpsServer({ cert: tls.cert, key: tls.key }, app);
+      const server = createHttpsServer({ cert: tls.cert, key: tls.key }, app).on('request', track);
       servers.push(server);
       urls.https = urlOf('https', env.host, await listen(server, env.httpsPort, env.host, 'HTTPS_PORT'));
       if (tls.source === 'self-signed') {
@@ -143,6 +156,7 @@ export async function startGateway(variables: Readonly<Record<string, string | u
     shutdown(reason) {
       stopping ??= (async () => {
         draining = true;
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
         logger.info({ reason }, 'shutting down: no new connections, finishing requests in flight');
         let inTime = true;
         const deadline = setTimeout(() => {

@@ -84,11 +84,16 @@ function redisStore(target: RedisTarget, secrets: readonly string[], keyPrefix: 
       }
     },
     async close() {
-      try {
-        await redis.quit();
-      } catch {
-        redis.disconnect();
-      }
+      // QUIT lets Redis finish what it was sent; an unresponsive Redis must not hold the exit up.
+      let timer: NodeJS.Timeout | undefined;
+      const quit = redis.quit().then(
+        () => true,
+        () => false,
+      );
+      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT)));
+      const quitInTime = await Promise.race([quit, timeout]);
+      clearTimeout(timer);
+      if (!quitInTime) redis.disconnect();
     },
   };
 }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 import { ConfigError } from './config-error';
 import type { GatewayEnvironment } from './environment';
 
@@ -25,6 +24,8 @@ function readPem(variable: 'TLS_CERT' | 'TLS_KEY', file: string): string {
  * enough for `curl -k` and for trying HTTPS out, never for production.
  */
 export async function selfSignedCredentials(): Promise<TlsCredentials> {
+  // Loaded only when needed: most deployments give TLS_CERT/TLS_KEY or terminate TLS in front.
+  const { generate } = await import('selfsigned');
   const notAfter = new Date();
   notAfter.setDate(notAfter.getDate() + 30);
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
