@@ -1,0 +1,60 @@
+import { cleanupPrefix, createTestRedis, redisUrl, uniquePrefix } from '../support/redis';
+import { DEMO, DEMO_BASIC, form } from './demo';
+import { killAllGateways, startGateway, type ListeningGateway } from './gateway-process';
+import { request } from './http';
+
+/**
+ * Several instances behind a load balancer: the same Redis, REDIS_KEY_PREFIX and TOKEN_SECRET
+ * make them one token service (README, "Behind a load balancer").
+ */
+
+const prefix = uniquePrefix('acceptance-load-balanced');
+const shared = () => ({ REDIS_URL: redisUrl(), REDIS_KEY_PREFIX: prefix, HTTPS_PORT: 'off' });
+let a: ListeningGateway;
+let b: ListeningGateway;
+let otherSecret: ListeningGateway;
+
+beforeAll(async () => {
+  [a, b, otherSecret] = await Promise.all([
+    startGateway({ ...shared(), TOKEN_SECRET: 'load-balanced-shared-secret-0123456789abcdef' }),
+    startGateway({ ...shared(), TOKEN_SECRET: 'load-balanced-shared-secret-0123456789abcdef' }),
+    startGateway({ ...shared(), TOKEN_SECRET: 'another-instance-own-secret-0123456789abcdef' }),
+  ]);
+});
+
+afterAll(async () => {
+  killAllGateways();
+  const redis = createTestRedis();
+  try {
+    await cleanupPrefix(redis, prefix);
+  } finally {
+    await redis.quit();
+  }
+});
+
+const ipadLogin = (gateway: ListeningGateway) =>
+  request(`${gateway.urls.http}/token`, {
+    headers: { authorization: DEMO_BASIC },
+    body: form({ grant_type: 'password', username: DEMO.alice.username, password: DEMO.alice.password, scope: 'device_ipad orders:read' }),
+  });
+const orders = (gateway: ListeningGateway, token: string) =>
+  request(`${gateway.urls.http}/api/orders`, { headers: { authorization: `Bearer ${token}` } });
+
+describe('instances sharing Redis and TOKEN_SECRET', () => {
+  it('reuse, accept and revoke each other’s tokens', async () => {
+    const fromA = await ipadLogin(a);
+    expect(fromA.status).toBe(200);
+    const fromB = await ipadLogin(b);
+    expect(fromB.json.access_token).toBe(fromA.json.access_token); // the same device, the same token
+    expect((await orders(b, fromA.json.access_token)).status).toBe(200);
+
+    const revoked = await request(`${b.urls.http}/revoke`, { headers: { authorization: DEMO_BASIC }, body: form({ token: fromA.json.access_token }) });
+    expect(revoked.status).toBe(200);
+    expect((await orders(a, fromA.json.access_token)).status).toBe(401);
+  });
+
+  it('an instance with another TOKEN_SECRET does not accept their tokens', async () => {
+    const fromA = await ipadLogin(a);
+    expect((await orders(otherSecret, fromA.json.access_token)).status).toBe(401);
+  });
+});
