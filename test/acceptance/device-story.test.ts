@@ -2,19 +2,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  allKeysWithPrefix,
-  cleanupPrefix,
-  clusterNodes,
-  createTestCluster,
-  createTestRedis,
-  redisUrl,
-  uniquePrefix,
-  type TestRedisClient,
-} from '../support/redis';
+import { clusterNodes, createTestCluster, createTestRedis, redisUrl, uniquePrefix, type TestRedisClient } from '../support/redis';
 import { DEMO, DEMO_BASIC, form } from './demo';
 import { killAllGateways, startGateway, type ListeningGateway } from './gateway-process';
 import { request } from './http';
+import { deleteGatewayKeys, gatewayKeys } from './redis-keys';
 
 /**
  * The seed's story, told to the gateway as a user runs it (`node dist/example-gateway/server.js`,
@@ -63,16 +55,7 @@ beforeAll(async () => {
 afterAll(async () => {
   killAllGateways();
   rmSync(elsewhere, { recursive: true, force: true });
-  await Promise.all(
-    MODES.filter((mode) => mode.client).map(async (mode) => {
-      const client = mode.client!();
-      try {
-        await cleanupPrefix(client, prefixes[mode.name as 'redis' | 'cluster']);
-      } finally {
-        await client.quit();
-      }
-    }),
-  );
+  await Promise.all(MODES.filter((mode) => mode.client).map((mode) => deleteGatewayKeys(prefixes[mode.name as 'redis' | 'cluster'], mode.client)));
 });
 
 function passwordGrant(url: string, username: string, password: string, scope: string) {
@@ -202,15 +185,10 @@ describe.each(MODES)('the example gateway on the $name store', (mode) => {
 
   if (mode.client) {
     it('keeps its keys in Redis under REDIS_KEY_PREFIX', async () => {
-      const client = mode.client!();
-      try {
-        const keys = await allKeysWithPrefix(client, prefixes[mode.name as 'redis' | 'cluster']);
-        expect(keys.length).toBeGreaterThan(0);
-        // Stored by keyed hash only: no key holds a plain token.
-        for (const token of Object.values(tokens)) expect(keys.join('\n')).not.toContain(token.access_token.split('.')[1]);
-      } finally {
-        await client.quit();
-      }
+      const keys = await gatewayKeys(prefixes[mode.name as 'redis' | 'cluster'], mode.client);
+      expect(keys.length).toBeGreaterThan(0);
+      // Stored by keyed hash only: no key holds a plain token.
+      for (const token of Object.values(tokens)) expect(keys.join('\n')).not.toContain(token.access_token.split('.')[1]);
     });
   }
 

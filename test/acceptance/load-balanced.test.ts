@@ -1,6 +1,7 @@
-import { cleanupPrefix, createTestRedis, redisUrl, uniquePrefix } from '../support/redis';
+import { redisUrl, uniquePrefix } from '../support/redis';
 import { DEMO, DEMO_BASIC, form } from './demo';
 import { killAllGateways, startGateway, type ListeningGateway } from './gateway-process';
+import { deleteGatewayKeys } from './redis-keys';
 import { request } from './http';
 
 /**
@@ -24,12 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAllGateways();
-  const redis = createTestRedis();
-  try {
-    await cleanupPrefix(redis, prefix);
-  } finally {
-    await redis.quit();
-  }
+  await deleteGatewayKeys(prefix);
 });
 
 const ipadLogin = (gateway: ListeningGateway) =>

@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
-import { cleanupPrefix, createTestRedis, redisUrl, uniquePrefix } from '../support/redis';
+import { redisUrl, uniquePrefix } from '../support/redis';
 import { DEMO_BASIC, DEMO, form } from './demo';
 import { killAllGateways, startGateway, type ListeningGateway } from './gateway-process';
+import { deleteGatewayKeys } from './redis-keys';
 
 /**
  * SIGTERM/SIGINT: stop accepting, let requests in flight finish, close the store, exit 0.
@@ -11,12 +12,7 @@ import { killAllGateways, startGateway, type ListeningGateway } from './gateway-
 const prefix = uniquePrefix('acceptance-shutdown');
 afterAll(async () => {
   killAllGateways();
-  const redis = createTestRedis();
-  try {
-    await cleanupPrefix(redis, prefix);
-  } finally {
-    await redis.quit();
-  }
+  await deleteGatewayKeys(prefix);
 });
 
 /** A raw HTTP/1.1 request whose body is sent by `finish()`, and the answer as text. */
