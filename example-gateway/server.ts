@@ -27,16 +27,14 @@ export interface RunningGateway {
 // gateway, closes idle keep-alive connections and never sends a request into a closing one.
 const KEEP_ALIVE_TIMEOUT = 65_000;
 
-/** A listen failure, told in the operator's terms ("PORT 8280 is in use"). */
-class StartupError extends Error {}
-
 function listen(server: Server, port: number, host: string | undefined, variable: string): Promise<number> {
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT + 1000;
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const reason = error.code === 'EADDRINUSE' ? 'the port is in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new StartupError(`cannot listen on ${variable} ${port}${host ? ` (HOST ${host})` : ''}: ${reason}`));
+      // Told in the operator's terms: "cannot listen on PORT 8280: the port is in use".
+      reject(new Error(`cannot listen on ${variable} ${port}${host ? ` (HOST ${host})` : ''}: ${reason}`));
     });
     server.listen({ port, host }, () => resolve((server.address() as AddressInfo).port));
   });
@@ -178,8 +176,7 @@ export async function startGateway(variables: Readonly<Record<string, string | u
 /** The one line an operator sees for a start-up failure: no stack trace. */
 function startupFailure(error: unknown): { line: string; code: number } {
   if (error instanceof ConfigError) return { line: error.describe(), code: EXIT_CONFIG_ERROR };
-  if (error instanceof StartupError) return { line: `start-up error: ${error.message}`, code: 1 };
-  return { line: `start-up error: ${(error as Error)?.message ?? String(error)}`, code: 1 };
+  return { line: `start-up error: ${error instanceof Error ? error.message : String(error)}`, code: 1 };
 }
 
 async function main(): Promise<void> {
