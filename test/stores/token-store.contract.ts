@@ -14,7 +14,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let counter = 0;
 /** A fresh identity per test, so tests never see each other's grants. */
-function request(overrides: Partial<IssueRequest> = {}): IssueRequest {
+export function issueRequest(overrides: Partial<IssueRequest> = {}): IssueRequest {
   counter += 1;
   const username = `user${counter}-${Math.random().toString(36).slice(2, 8)}`;
   return {
@@ -44,7 +44,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
     describe('issue()', () => {
       it('mints 256-bit random tokens with the granted claims', async () => {
-        const req = request();
+        const req = issueRequest();
         const tokens = await store.issue(req);
         expect(tokens.reused).toBe(false);
         expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/);
@@ -68,13 +68,13 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('issues no refresh token when refreshTokenTtl is undefined', async () => {
-        const tokens = await store.issue(request({ refreshTokenTtl: undefined }));
+        const tokens = await store.issue(issueRequest({ refreshTokenTtl: undefined }));
         expect(tokens.refreshToken).toBeUndefined();
         expect(await store.lookup(tokens.accessToken)).not.toBeNull();
       });
 
       it('reuses the live token for the same device, with a smaller expires_in', async () => {
-        const req = request();
+        const req = issueRequest();
         const first = await store.issue(req);
         await sleep(1100);
         const second = await store.issue(req);
@@ -87,7 +87,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('gives two devices of one user different tokens', async () => {
-        const ipad = request();
+        const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
         const a = await store.issue(ipad);
         const b = await store.issue(iphone);
@@ -98,7 +98,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('treats another scope set as another identity', async () => {
-        const req = request();
+        const req = issueRequest();
         const a = await store.issue(req);
         const b = await store.issue({ ...req, scopes: ['device_ipad', 'orders:read', 'orders:write'] });
         expect(b.accessToken).not.toBe(a.accessToken);
@@ -106,7 +106,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('mints a new token on every request when reuse is off, leaving the old ones live', async () => {
-        const req = request({ reuse: false });
+        const req = issueRequest({ reuse: false });
         const a = await store.issue(req);
         const b = await store.issue(req);
         expect(b.reused).toBe(false);
@@ -116,7 +116,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('replaces (and ends) a grant whose token has no more than minRemaining left', async () => {
-        const req = request({ accessTokenTtl: 30, reuse: { minRemaining: 60 } });
+        const req = issueRequest({ accessTokenTtl: 30, reuse: { minRemaining: 60 } });
         const a = await store.issue(req);
         const b = await store.issue(req);
         expect(b.reused).toBe(false);
@@ -127,7 +127,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('yields exactly one token for 100 concurrent identical requests', async () => {
-        const req = request();
+        const req = issueRequest();
         const results = await Promise.all(Array.from({ length: 100 }, () => store.issue(req)));
         expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
         expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
@@ -135,7 +135,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('lets an access token expire with its TTL', async () => {
-        const tokens = await store.issue(request({ accessTokenTtl: 1, refreshTokenTtl: 1, reuse: false }));
+        const tokens = await store.issue(issueRequest({ accessTokenTtl: 1, refreshTokenTtl: 1, reuse: false }));
         expect(await store.lookup(tokens.accessToken)).not.toBeNull();
         await sleep(1200);
         expect(await store.lookup(tokens.accessToken)).toBeNull();
@@ -144,7 +144,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
     describe('lookup()', () => {
       it('returns null for unknown, malformed and empty tokens', async () => {
-        const tokens = await store.issue(request());
+        const tokens = await store.issue(issueRequest());
         const forged = `${tokens.accessToken.slice(0, 13)}${'A'.repeat(43)}`;
         for (const token of [forged, 'not-a-token', '', `${tokens.accessToken}x`, '{tag}:a:x']) {
           expect(await store.lookup(token)).toBeNull();
@@ -152,7 +152,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('finds a refresh token only when asked for refresh tokens', async () => {
-        const tokens = await store.issue(request());
+        const tokens = await store.issue(issueRequest());
         expect(await store.lookup(tokens.refreshToken!)).toBeNull();
         const record = await store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']);
         expect(record).toMatchObject({ tokenType: 'refresh_token', grantId: tokens.grantId });
@@ -160,10 +160,10 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('keeps tokens of a rotated-out secret valid while new ones use the new secret', async () => {
-        const tokens = await store.issue(request());
+        const tokens = await store.issue(issueRequest());
         const rotated = subject.withSecret([NEW_SECRET, SECRET]);
         expect(await rotated.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
-        const fresh = await rotated.issue(request());
+        const fresh = await rotated.issue(issueRequest());
         expect(await rotated.lookup(fresh.accessToken)).not.toBeNull();
         // A store that only knows the old secret cannot read the new token.
         expect(await store.lookup(fresh.accessToken)).toBeNull();
@@ -174,7 +174,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
     describe('refresh()', () => {
       it('rotates: new tokens, old refresh and access tokens dead, scopes and device kept', async () => {
-        const req = request();
+        const req = issueRequest();
         const first = await store.issue(req);
         const result = await store.refresh({
           refreshToken: first.refreshToken!,
@@ -201,7 +201,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('allows a narrower scope and keeps the device scope', async () => {
-        const req = request({ scopes: ['device_ipad', 'orders:read', 'orders:write'] });
+        const req = issueRequest({ scopes: ['device_ipad', 'orders:read', 'orders:write'] });
         const first = await store.issue(req);
         const result = await store.refresh({
           refreshToken: first.refreshToken!,
@@ -217,7 +217,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('refuses a wider scope and leaves the grant alone', async () => {
-        const first = await store.issue(request());
+        const first = await store.issue(issueRequest());
         const result = await store.refresh({
           refreshToken: first.refreshToken!,
           clientId: 'app',
@@ -230,7 +230,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it("refuses another client's refresh token and leaves the grant alone", async () => {
-        const first = await store.issue(request());
+        const first = await store.issue(issueRequest());
         const result = await store.refresh({ refreshToken: first.refreshToken!, clientId: 'other', accessTokenTtl: 600, refreshTokenTtl: 7200 });
         expect(result.status).toBe('invalid');
         expect(await store.lookup(first.accessToken)).not.toBeNull();
@@ -243,7 +243,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it("ends only that device's grant when a rotated refresh token is replayed", async () => {
-        const ipad = request();
+        const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
         const ipadTokens = await store.issue(ipad);
         const iphoneTokens = await store.issue(iphone);
@@ -261,7 +261,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
     describe('revoke()', () => {
       it("revoking one device's access token ends its grant and leaves the other device alone", async () => {
-        const ipad = request();
+        const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
         const a = await store.issue(ipad);
         const b = await store.issue(iphone);
@@ -275,7 +275,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('revoking a refresh token ends the access token too', async () => {
-        const a = await store.issue(request());
+        const a = await store.issue(issueRequest());
         expect(await store.revoke(a.refreshToken!, 'app', ['refresh_token', 'access_token'])).toBe('revoked');
         expect(await store.lookup(a.accessToken)).toBeNull();
         const refreshed = await store.refresh({ refreshToken: a.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 });
@@ -283,14 +283,14 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it("never revokes another client's token", async () => {
-        const a = await store.issue(request());
+        const a = await store.issue(issueRequest());
         expect(await store.revoke(a.accessToken, 'other')).toBe('foreign');
         expect(await store.revoke(a.refreshToken!, 'other')).toBe('foreign');
         expect(await store.lookup(a.accessToken)).not.toBeNull();
       });
 
       it('answers unknown for unknown, malformed and already revoked tokens', async () => {
-        const a = await store.issue(request());
+        const a = await store.issue(issueRequest());
         expect(await store.revoke(a.accessToken, 'app')).toBe('revoked');
         expect(await store.revoke(a.accessToken, 'app')).toBe('unknown');
         expect(await store.revoke('garbage', 'app')).toBe('unknown');

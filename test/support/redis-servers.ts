@@ -21,6 +21,8 @@ export interface RedisServerHandle {
   /** `redis://127.0.0.1:PORT` */
   url: string;
   port: number;
+  /** Process id of the redis-server (for tests that pause it with SIGSTOP). */
+  pid: number;
   /** Stops the server (SIGTERM, then SIGKILL) and removes its directory. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -137,6 +139,8 @@ async function probe<T>(port: number, ask: (client: Redis) => Promise<T>): Promi
     enableReadyCheck: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1_000,
+    // ioredis arms a timer of this length on disconnect() that a refused connection never clears
+    disconnectTimeout: 50,
     retryStrategy: () => null,
   });
   client.on('error', () => {
@@ -249,13 +253,18 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   return () => (promise ??= fn());
 }
 
-/** A private standalone redis-server on a free port of 127.0.0.1 (no persistence, temp dir). */
-export async function startRedis(): Promise<RedisServerHandle> {
+/**
+ * A private standalone redis-server on 127.0.0.1 (no persistence, temp dir): on a free port, or on
+ * `options.port` (to bring a stopped server back where its clients look for it).
+ */
+export async function startRedis(options: { port?: number } = {}): Promise<RedisServerHandle> {
   const binary = await findBinary('redis-server');
-  const launched = await launch(binary, freePort, []);
+  const { port } = options;
+  const launched = await launch(binary, port === undefined ? freePort : () => Promise.resolve(port), []);
   return {
     url: `redis://${HOST}:${launched.port}`,
     port: launched.port,
+    pid: launched.child.pid!,
     stop: once(() => stopProcess(launched)),
   };
 }

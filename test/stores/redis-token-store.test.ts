@@ -1,0 +1,271 @@
+import express, { type Express } from 'express';
+import Redis from 'ioredis';
+import request from 'supertest';
+import {
+  createTokenRouter,
+  RedisTokenStore,
+  requireToken,
+  StoreUnavailableError,
+  type TokenStore,
+} from '../../lib';
+import { type RedisServerHandle, startRedis } from '../support/redis-servers';
+import {
+  allKeysWithPrefix,
+  cleanupPrefix,
+  createTestCluster,
+  createTestRedis,
+  type TestRedisClient,
+  uniquePrefix,
+} from '../support/redis';
+import { describeTokenStoreContract, issueRequest, NEW_SECRET, SECRET } from './token-store.contract';
+
+// The Redis store on a real single node and a real 3-node Cluster (both started privately by
+// test/support/global-setup.ts), plus a private server of this file's own for the tests that
+// count commands or stop Redis.
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Backend {
+  readonly name: string;
+  connect(): TestRedisClient;
+}
+
+const BACKENDS: Backend[] = [
+  { name: 'Redis', connect: () => createTestRedis() },
+  { name: 'Redis Cluster', connect: () => createTestCluster() },
+];
+
+describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
+  let redis: TestRedisClient;
+  const keyPrefix = uniquePrefix(`store-${name}`);
+  beforeAll(() => {
+    redis = connect();
+  });
+  afterAll(async () => {
+    await cleanupPrefix(redis, keyPrefix);
+    await redis.quit();
+  });
+
+  describeTokenStoreContract(name, () => ({
+    store: new RedisTokenStore({ redis, secret: SECRET, keyPrefix }),
+    withSecret: (secret) => new RedisTokenStore({ redis, secret, keyPrefix }),
+  }));
+
+  describe('what it leaves in Redis', () => {
+    const prefix = uniquePrefix(`storage-${name}`);
+    let store: RedisTokenStore;
+    const seen: string[] = [];
+    afterAll(() => cleanupPrefix(redis, prefix));
+
+    /** Runs every kind of write the store makes and remembers each token it handed out. */
+    beforeAll(async () => {
+      store = new RedisTokenStore({ redis, secret: [NEW_SECRET, SECRET], keyPrefix: prefix });
+      const old = new RedisTokenStore({ redis, secret: SECRET, keyPrefix: prefix });
+      const remember = (...tokens: (string | undefined)[]) => seen.push(...tokens.filter((t): t is string => !!t));
+      for (let i = 0; i < 5; i++) {
+        const ipad = issueRequest();
+        const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
+        const a = await store.issue(ipad);
+        const b = await store.issue(iphone);
+        const again = await store.issue(ipad);
+        const legacy = await old.issue(issueRequest());
+        const service = await store.issue(issueRequest({ username: undefined, refreshTokenTtl: undefined }));
+        const once = await store.issue(issueRequest({ reuse: false }));
+        remember(a.accessToken, a.refreshToken, b.accessToken, b.refreshToken, again.accessToken);
+        remember(legacy.accessToken, legacy.refreshToken, service.accessToken, once.accessToken, once.refreshToken);
+        const rotated = await store.refresh({ refreshToken: a.refreshToken!, clientId: 'app', accessTokenTtl: 3600, refreshTokenTtl: 86400 });
+        if (rotated.status !== 'ok') throw new Error(`refresh failed: ${rotated.status}`);
+        remember(rotated.tokens.accessToken, rotated.tokens.refreshToken);
+        const rotatedLegacy = await store.refresh({ refreshToken: legacy.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120 });
+        if (rotatedLegacy.status !== 'ok') throw new Error(`refresh failed: ${rotatedLegacy.status}`);
+        remember(rotatedLegacy.tokens.accessToken, rotatedLegacy.tokens.refreshToken);
+        expect(await store.revoke(b.accessToken, 'app')).toBe('revoked');
+      }
+    });
+
+    it('gives every key it writes a TTL', async () => {
+      const keys = await allKeysWithPrefix(redis, prefix);
+      expect(keys.length).toBeGreaterThan(20);
+      const ttls = await Promise.all(keys.map((key) => redis.pttl(key)));
+      const withoutTtl = keys.filter((_key, i) => ttls[i]! < 0);
+      expect(withoutTtl).toEqual([]);
+    });
+
+    it('keeps no plain token, nor its random part, in any key or value', async () => {
+      const keys = await allKeysWithPrefix(redis, prefix);
+      const dumps = await Promise.all(
+        keys.map(async (key) => {
+          const type = await redis.type(key);
+          const value = type === 'hash' ? Object.values(await redis.hgetall(key)).join('\n') : await redis.get(key);
+          return `${key}\n${value ?? ''}`;
+        }),
+      );
+      const everything = dumps.join('\n');
+      expect(seen.length).toBeGreaterThan(50);
+      for (const token of seen) {
+        expect(everything).not.toContain(token);
+        expect(everything).not.toContain(token.split('.')[1]);
+      }
+    });
+
+    it("puts all keys of one user's grants under one hash tag", async () => {
+      const tokens = await store.issue(issueRequest());
+      const tag = tokens.accessToken.split('.')[0];
+      const keys = (await allKeysWithPrefix(redis, prefix)).filter((key) => key.includes(`{${tag}}`));
+      expect(keys.map((key) => key.slice(prefix.length, prefix.length + tag!.length + 2))).toEqual(keys.map(() => `{${tag}}`));
+      // access, refresh, grant and identity keys
+      expect(keys.map((key) => key.split(':').at(-2)).sort()).toEqual(['a', 'g', 'i', 'r']);
+    });
+  });
+
+  it('refuses a missing client and a key prefix with braces, naming the option', () => {
+    expect(() => new RedisTokenStore({ redis: undefined as unknown as Redis, secret: SECRET })).toThrow('options.redis');
+    expect(() => new RedisTokenStore({ redis, secret: SECRET, keyPrefix: 'a{b}' })).toThrow('options.keyPrefix');
+    expect(() => new RedisTokenStore({ redis, secret: SECRET, operationTimeout: 0 })).toThrow('options.operationTimeout');
+    expect(() => new RedisTokenStore({ redis, secret: 'short' })).toThrow('options.secret');
+  });
+});
+
+describe('RedisTokenStore on a private server', () => {
+  let server: RedisServerHandle;
+  let admin: Redis;
+  let client: Redis;
+  let store: RedisTokenStore;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    admin = new Redis(server.url);
+    admin.on('error', () => undefined); // reconnects by itself after the outage tests
+    client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    client.on('error', () => undefined); // the outage tests provoke connection errors on purpose
+    await client.ping().catch(async () => {
+      await new Promise((resolve) => client.once('ready', resolve));
+    });
+    store = new RedisTokenStore({ redis: client, secret: SECRET, operationTimeout: 500 });
+  });
+  afterAll(async () => {
+    await Promise.all([client.quit(), admin.quit()]);
+    await server.stop();
+  });
+
+  describe('one round trip per operation', () => {
+    /**
+     * The commands `operation` sends, as the server's MONITOR sees them; the commands a script
+     * runs inside Redis are reported with the source "lua" and are left out.
+     */
+    async function commandsOf(operation: () => Promise<unknown>): Promise<string[]> {
+      const monitor = await admin.monitor();
+      const sent: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[], source: string) => {
+        if (source !== 'lua') sent.push(args[0]!.toLowerCase());
+      });
+      try {
+        await operation();
+        // MONITOR output is asynchronous: a marker command shows everything before it has arrived.
+        const marker = `marker-${Math.random()}`;
+        await admin.echo(marker);
+        for (let i = 0; i < 100 && !sent.includes('echo'); i++) await sleep(10);
+        return sent.filter((command) => command !== 'echo');
+      } finally {
+        monitor.disconnect();
+      }
+    }
+
+    let tokens: Awaited<ReturnType<TokenStore['issue']>>;
+    beforeAll(async () => {
+      // Warm-up: ioredis loads each script once (EVALSHA, NOSCRIPT, EVAL) on first use.
+      const warm = await store.issue(issueRequest({ subject: 'warm', username: 'warm' }));
+      await store.lookup(warm.accessToken);
+      await store.refresh({ refreshToken: warm.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 });
+      await store.revoke(warm.accessToken, 'app');
+      tokens = await store.issue(issueRequest({ subject: 'counted', username: 'counted' }));
+    });
+
+    it.each<[string, () => Promise<unknown>]>([
+      ['issue (mint)', () => store.issue(issueRequest())],
+      ['issue (reuse)', () => store.issue(issueRequest({ subject: 'counted', username: 'counted' }))],
+      ['lookup', () => store.lookup(tokens.accessToken)],
+      ['lookup of a refresh token', () => store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token'])],
+      ['refresh', () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 })],
+      ['revoke', () => store.revoke(tokens.accessToken, 'app')],
+    ])('%s is one EVALSHA', async (_name, operation) => {
+      expect(await commandsOf(operation)).toEqual(['evalsha']);
+    });
+  });
+
+  describe('when Redis goes away', () => {
+    let app: Express;
+    beforeAll(() => {
+      app = express();
+      app.use(
+        createTokenRouter({
+          store,
+          clients: [{ clientId: 'app', clientSecret: 'app-secret', grants: ['password'] }],
+          users: [{ username: 'alice', password: 'wonderland' }],
+        }),
+      );
+      app.get('/api', requireToken({ store }), (_req, res) => {
+        res.json({ ok: true });
+      });
+    });
+    const tokenRequest = () =>
+      request(app)
+        .post('/token')
+        .auth('app', 'app-secret')
+        .type('form')
+        .send({ grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'device_ipad' });
+
+    it('answers StoreUnavailableError and HTTP 503 while it is down, and recovers by itself', async () => {
+      const before = await tokenRequest();
+      expect(before.status).toBe(200);
+      const { access_token: token } = before.body as { access_token: string };
+
+      await server.stop();
+      const started = Date.now();
+      await expect(store.issue(issueRequest())).rejects.toThrow(StoreUnavailableError);
+      await expect(store.lookup(token)).rejects.toThrow(StoreUnavailableError);
+      // bounded by operationTimeout (500 ms), never a hang
+      expect(Date.now() - started).toBeLessThan(3_000);
+
+      const down = await tokenRequest();
+      expect(down.status).toBe(503);
+      expect(down.headers['cache-control']).toBe('no-store');
+      expect(down.headers['retry-after']).toBe('1');
+      expect(down.body).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+      const api = await request(app).get('/api').auth(token, { type: 'bearer' });
+      expect(api.status).toBe(503);
+
+      server = await startRedis({ port: server.port });
+      let after = await tokenRequest();
+      for (let i = 0; i < 100 && after.status !== 200; i++) {
+        await sleep(100);
+        after = await tokenRequest();
+      }
+      expect(after.status).toBe(200);
+      // the restarted server has no scripts loaded and no data: the store loads them again
+      const fresh = (after.body as { access_token: string }).access_token;
+      expect((await request(app).get('/api').auth(fresh, { type: 'bearer' })).status).toBe(200);
+      expect((await request(app).get('/api').auth(token, { type: 'bearer' })).status).toBe(401);
+    });
+
+    it('answers StoreUnavailableError after operationTimeout when Redis hangs', async () => {
+      const tokens = await store.issue(issueRequest());
+      process.kill(server.pid, 'SIGSTOP');
+      try {
+        const started = Date.now();
+        await expect(store.lookup(tokens.accessToken)).rejects.toThrow('did not answer within 500 ms');
+        expect(Date.now() - started).toBeLessThan(3_000);
+        const api = await request(app).get('/api').auth(tokens.accessToken, { type: 'bearer' });
+        expect(api.status).toBe(503);
+      } finally {
+        process.kill(server.pid, 'SIGCONT');
+      }
+      let record = await store.lookup(tokens.accessToken).catch(() => undefined);
+      for (let i = 0; i < 50 && record === undefined; i++) {
+        await sleep(100);
+        record = await store.lookup(tokens.accessToken).catch(() => undefined);
+      }
+      expect(record).toMatchObject({ clientId: 'app', subject: expect.any(String) });
+    });
+  });
+});
