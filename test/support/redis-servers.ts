@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -30,6 +30,17 @@ export interface RedisServerHandle {
 export interface RedisNodeAddress {
   host: string;
   port: number;
+}
+
+export interface RedisSentinelHandle {
+  /** The Sentinel to ask for the master, `{ host: '127.0.0.1', port }`. */
+  sentinels: RedisNodeAddress[];
+  /** The master name the Sentinel monitors. */
+  name: string;
+  /** The first master (SIGKILL it, by `pid`, to make the Sentinel fail over to the replica). */
+  master: RedisServerHandle;
+  /** Stops the Sentinel, the master and the replica. Safe to call twice. */
+  stop(): Promise<void>;
 }
 
 export interface RedisClusterHandle {
@@ -185,12 +196,13 @@ async function stopProcess(launched: Launched): Promise<void> {
  * Starts one redis-server on a free port and waits until it answers PING. A port taken between
  * choosing and binding it (another process was quicker) is retried with a new port.
  */
-async function launch(binary: string, choosePort: () => Promise<number>, extraArgs: string[]): Promise<Launched> {
+async function launch(binary: string, choosePort: () => Promise<number>, extraArgs: string[], configFile?: string): Promise<Launched> {
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await choosePort();
     const dir = await mkdtemp(join(tmpdir(), 'eodt-redis-'));
     const args = [
+      ...(configFile === undefined ? [] : [configFile]),
       '--port', String(port),
       '--bind', HOST,
       '--save', '',
@@ -260,13 +272,7 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 export async function startRedis(options: { port?: number } = {}): Promise<RedisServerHandle> {
   const binary = await findBinary('redis-server');
   const { port } = options;
-  const launched = await launch(binary, port === undefined ? freePort : () => Promise.resolve(port), []);
-  return {
-    url: `redis://${HOST}:${launched.port}`,
-    port: launched.port,
-    pid: launched.child.pid!,
-    stop: once(() => stopProcess(launched)),
-  };
+  return handleOf(await launch(binary, port === undefined ? freePort : () => Promise.resolve(port), []));
 }
 
 function run(file: string, args: string[], timeout: number): Promise<{ stdout: string; stderr: string }> {
@@ -338,4 +344,58 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     nodes: launched.map((node) => ({ host: HOST, port: node.port })),
     stop: once(stopNodes),
   };
+}
+
+function handleOf(launched: Launched): RedisServerHandle {
+  return {
+    url: `redis://${HOST}:${launched.port}`,
+    port: launched.port,
+    pid: launched.child.pid!,
+    stop: once(() => stopProcess(launched)),
+  };
+}
+
+/**
+ * A private Redis Sentinel set-up: a master, one replica and one Sentinel (quorum 1, a master is
+ * down after 1 s), on free ports of 127.0.0.1. Resolves once the Sentinel knows the replica and
+ * the replica is in sync, so that a failover can happen.
+ */
+export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
+  const binary = await findBinary('redis-server');
+  const name = 'eodt-master';
+  const started: RedisServerHandle[] = [];
+  const confDir = await mkdtemp(join(tmpdir(), 'eodt-sentinel-'));
+  const stopEverything = async () => {
+    await stopAll(started.reverse());
+    await rm(confDir, { recursive: true, force: true });
+  };
+  try {
+    const master = handleOf(await launch(binary, freePort, []));
+    started.push(master);
+    const replica = handleOf(await launch(binary, freePort, ['--replicaof', HOST, String(master.port)]));
+    started.push(replica);
+    // Sentinel rewrites its config file, so it gets a file of its own.
+    const conf = join(confDir, 'sentinel.conf');
+    await writeFile(conf, [
+      `sentinel monitor ${name} ${HOST} ${master.port} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      '',
+    ].join('\n'));
+    const sentinel = handleOf(await launch(binary, freePort, ['--sentinel'], conf));
+    started.push(sentinel);
+
+    const deadline = Date.now() + CLUSTER_TIMEOUT_MS;
+    for (;;) {
+      const replicas = await probe(sentinel.port, (client) => client.call('SENTINEL', 'REPLICAS', name) as Promise<unknown[]>);
+      const link = await probe(replica.port, (client) => client.info('replication'));
+      if (replicas && replicas.length > 0 && link?.includes('master_link_status:up')) break;
+      if (Date.now() > deadline) throw new Error(`the private Redis Sentinel did not see an in-sync replica within ${CLUSTER_TIMEOUT_MS} ms`);
+      await sleep(100);
+    }
+    return { sentinels: [{ host: HOST, port: sentinel.port }], name, master, stop: once(stopEverything) };
+  } catch (error) {
+    await stopEverything().catch(() => undefined);
+    throw error;
+  }
 }
