@@ -16,7 +16,7 @@ export interface GatewayEnvironment {
   readonly httpsPort: number | 'off';
   /** PEM files from `TLS_CERT`/`TLS_KEY`; `undefined` = a self-signed certificate made at start-up. */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
-  /** From `REDIS_URL` or `REDIS_CLUSTER_NODES`; `undefined` = the in-memory store. */
+  /** From `REDIS_URL`, `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS`; `undefined` = the in-memory store. */
   readonly redis: RedisTarget | undefined;
   /** From `REDIS_KEY_PREFIX`. @default "oauth:" */
   readonly redisKeyPrefix: string | undefined;
@@ -43,11 +43,27 @@ export type RedisTarget =
     }
   | {
       readonly kind: 'cluster';
-      readonly nodes: readonly { readonly host: string; readonly port: number }[];
+      readonly nodes: readonly HostPort[];
       readonly display: string;
       readonly username: string | undefined;
       readonly password: string | undefined;
+    }
+  | {
+      readonly kind: 'sentinel';
+      /** The Sentinels to ask for the current master. */
+      readonly sentinels: readonly HostPort[];
+      /** The master name the Sentinels monitor, from `REDIS_SENTINEL_NAME`. */
+      readonly name: string;
+      readonly display: string;
+      /** Credentials of the master (and replicas), not of the Sentinels. */
+      readonly username: string | undefined;
+      readonly password: string | undefined;
     };
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -113,18 +129,36 @@ function redisUrl(value: string, credentials: { username: string | undefined; pa
   return { kind: 'single', url: url.href, display, ...credentials };
 }
 
-function clusterNodes(value: string, credentials: { username: string | undefined; password: string | undefined }): RedisTarget {
-  const nodes = value.split(',').map((entry, index) => {
+/** `host:port,host:port` (IPv6 as `[addr]:port`); `variable` names the list in errors. */
+function hostPorts(value: string, variable: string): HostPort[] {
+  return value.split(',').map((entry, index) => {
     const node = entry.trim();
     // host:port, or [ipv6]:port
     const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(node);
     const nodePort = Number(match?.[3]);
     if (!match || nodePort < 1 || nodePort > 65535) {
-      throw new ConfigError(`REDIS_CLUSTER_NODES[${index}] must be host:port, e.g. 10.0.0.1:6379 (got "${node}")`);
+      throw new ConfigError(`${variable}[${index}] must be host:port, e.g. 10.0.0.1:6379 (got "${node}")`);
     }
     return { host: (match[1] ?? match[2])!, port: nodePort };
   });
-  return { kind: 'cluster', nodes, display: nodes.map((n) => `${n.host}:${n.port}`).join(','), ...credentials };
+}
+
+const listed = (nodes: readonly HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+
+function clusterNodes(value: string, credentials: { username: string | undefined; password: string | undefined }): RedisTarget {
+  const nodes = hostPorts(value, 'REDIS_CLUSTER_NODES');
+  return { kind: 'cluster', nodes, display: listed(nodes), ...credentials };
+}
+
+const SENTINEL_NAME = /^[A-Za-z0-9._-]+$/;
+
+function sentinels(value: string, env: Env, credentials: { username: string | undefined; password: string | undefined }): RedisTarget {
+  const nodes = hostPorts(value, 'REDIS_SENTINELS');
+  const name = read(env, 'REDIS_SENTINEL_NAME') ?? 'mymaster';
+  if (!SENTINEL_NAME.test(name)) {
+    throw new ConfigError(`REDIS_SENTINEL_NAME must be a master name of letters, digits, ".", "_" or "-" (got "${name}")`);
+  }
+  return { kind: 'sentinel', sentinels: nodes, name, display: `${name} via sentinels ${listed(nodes)}`, ...credentials };
 }
 
 // Express' `trust proxy` accepts these names besides addresses and subnets (proxy-addr).
@@ -181,7 +215,14 @@ export function readEnvironment(env: Env = process.env): GatewayEnvironment {
 
   const url = read(env, 'REDIS_URL');
   const nodes = read(env, 'REDIS_CLUSTER_NODES');
-  if (url !== undefined && nodes !== undefined) throw new ConfigError('REDIS_URL and REDIS_CLUSTER_NODES are both set: give one of them');
+  const sentinelNodes = read(env, 'REDIS_SENTINELS');
+  const redisVariables = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter((name) => read(env, name) !== undefined);
+  if (redisVariables.length > 1) {
+    throw new ConfigError(`${redisVariables.join(' and ')} are ${redisVariables.length === 2 ? 'both' : 'all'} set: give one of them`);
+  }
+  if (sentinelNodes === undefined && read(env, 'REDIS_SENTINEL_NAME') !== undefined) {
+    throw new ConfigError('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not');
+  }
   const credentials = { username: read(env, 'REDIS_USERNAME'), password: read(env, 'REDIS_PASSWORD') };
 
   const redisKeyPrefix = env.REDIS_KEY_PREFIX;
@@ -199,12 +240,18 @@ export function readEnvironment(env: Env = process.env): GatewayEnvironment {
   }
 
   const configFile = read(env, 'GATEWAY_CONFIG');
+  const redisTarget = (): RedisTarget | undefined => {
+    if (url !== undefined) return redisUrl(url, credentials);
+    if (nodes !== undefined) return clusterNodes(nodes, credentials);
+    if (sentinelNodes !== undefined) return sentinels(sentinelNodes, env, credentials);
+    return undefined;
+  };
   return {
     host: read(env, 'HOST'),
     httpPort,
     httpsPort,
     tls: certFile !== undefined && keyFile !== undefined ? { certFile: resolve(certFile), keyFile: resolve(keyFile) } : undefined,
-    redis: url !== undefined ? redisUrl(url, credentials) : nodes !== undefined ? clusterNodes(nodes, credentials) : undefined,
+    redis: redisTarget(),
     redisKeyPrefix: redisKeyPrefix === '' ? undefined : redisKeyPrefix,
     configPath: configFile === undefined ? defaultConfigPath() : resolve(configFile),
     tokenSecrets: secrets(env),

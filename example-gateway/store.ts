@@ -34,6 +34,17 @@ function redisClient(target: RedisTarget): Redis | Cluster {
       retryStrategy: reconnectDelay,
     });
   }
+  if (target.kind === 'sentinel') {
+    return new Redis({
+      ...common,
+      sentinels: [...target.sentinels],
+      name: target.name,
+      maxRetriesPerRequest: 1,
+      connectTimeout: CONNECT_TIMEOUT,
+      retryStrategy: reconnectDelay,
+      sentinelRetryStrategy: reconnectDelay,
+    });
+  }
   return new Cluster([...target.nodes], {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -72,7 +83,8 @@ function redisStore(target: RedisTarget, secrets: readonly string[], keyPrefix: 
       });
       try {
         await Promise.race([redis.connect(), timeout]);
-        logger.info({ store: 'redis', redis: target.display, keyPrefix: store.keyPrefix }, `token store: Redis ${target.kind === 'cluster' ? 'Cluster ' : ''}at ${target.display}`);
+        const kind = { single: '', cluster: 'Cluster ', sentinel: 'Sentinel master ' }[target.kind];
+        logger.info({ store: 'redis', redis: target.display, keyPrefix: store.keyPrefix }, `token store: Redis ${kind}at ${target.display}`);
       } catch (error) {
         // ioredis keeps reconnecting in the background; the gateway serves 503s meanwhile.
         logger.warn(
@@ -99,8 +111,8 @@ function redisStore(target: RedisTarget, secrets: readonly string[], keyPrefix: 
 }
 
 /**
- * The store the environment asks for: Redis (single node or Cluster) when `REDIS_URL` or
- * `REDIS_CLUSTER_NODES` is set, the in-memory store otherwise.
+ * The store the environment asks for: Redis (single node, Cluster or Sentinel) when `REDIS_URL`,
+ * `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` is set, the in-memory store otherwise.
  * @param secrets the server secrets, newest first.
  */
 export function createGatewayStore(env: Pick<GatewayEnvironment, 'redis' | 'redisKeyPrefix'>, secrets: readonly string[], logger: Logger): GatewayStore {
@@ -113,7 +125,7 @@ export function createGatewayStore(env: Pick<GatewayEnvironment, 'redis' | 'redi
     async connect() {
       logger.warn(
         { store: 'memory' },
-        'token store: in-memory (no REDIS_URL or REDIS_CLUSTER_NODES set); tokens are lost on restart and not shared between instances',
+        'token store: in-memory (no REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS set); tokens are lost on restart and not shared between instances',
       );
     },
     async close() {

@@ -72,6 +72,31 @@ describe('readEnvironment()', () => {
     expect(configErrorOf({ REDIS_CLUSTER_NODES: '10.0.0.1:0' })).toMatch(/^REDIS_CLUSTER_NODES\[0\] must be host:port/);
   });
 
+  it('reads REDIS_SENTINELS and REDIS_SENTINEL_NAME (default mymaster), and refuses two Redis targets at once', () => {
+    expect(readEnvironment({ REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_PASSWORD: 'pw' }).redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+      ],
+      name: 'mymaster',
+      display: 'mymaster via sentinels 10.0.0.1:26379,10.0.0.2:26379',
+      username: undefined,
+      password: 'pw',
+    });
+    expect(readEnvironment({ REDIS_SENTINELS: '[::1]:26379', REDIS_SENTINEL_NAME: 'tokens-1' }).redis).toMatchObject({
+      sentinels: [{ host: '::1', port: 26379 }],
+      name: 'tokens-1',
+    });
+    expect(configErrorOf({ REDIS_SENTINELS: 'sentinel.internal' })).toMatch(/^REDIS_SENTINELS\[0\] must be host:port/);
+    expect(configErrorOf({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' })).toMatch(/^REDIS_SENTINEL_NAME must be a master name/);
+    expect(configErrorOf({ REDIS_SENTINEL_NAME: 'mymaster' })).toBe('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not');
+    expect(configErrorOf({ REDIS_URL: 'redis://a:6379', REDIS_SENTINELS: 'a:26379' })).toBe('REDIS_URL and REDIS_SENTINELS are both set: give one of them');
+    expect(configErrorOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINELS: 'a:26379' })).toBe(
+      'REDIS_URL and REDIS_CLUSTER_NODES and REDIS_SENTINELS are all set: give one of them',
+    );
+  });
+
   it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, newest first, without ever echoing them', () => {
     expect(readEnvironment({ TOKEN_SECRET: SECRET, TOKEN_SECRET_PREVIOUS: `old-${SECRET}` }).tokenSecrets).toEqual([SECRET, `old-${SECRET}`]);
     expect(configErrorOf({ TOKEN_SECRET: 'short' })).toBe('TOKEN_SECRET must be at least 32 characters long');
