@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -64,8 +64,16 @@ describe('the packed package', () => {
       ...lua,
       'package.json',
       'README.md',
+      'LICENSE',
     ];
     expect(packed).toEqual(expect.arrayContaining(expected));
+  });
+
+  it('ships no references to source maps it does not ship', async () => {
+    const installed = join(consumer, 'node_modules', 'express-oauth-device-tokens');
+    const scripts = packed.filter((file) => file.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(10);
+    for (const file of scripts) expect(await readFile(join(installed, file), 'utf8')).not.toContain('sourceMappingURL');
   });
 
   it('installs @types/express with it (a peer dependency), so the types resolve for TypeScript users', async () => {
