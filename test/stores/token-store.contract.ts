@@ -170,6 +170,18 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         expect(await rotated.revoke(tokens.accessToken, 'app')).toBe('revoked');
         expect(await store.lookup(tokens.accessToken)).toBeNull();
       });
+
+      it('gives a device a new token, not an error, once the secret of its live token is dropped', async () => {
+        const req = issueRequest();
+        const old = await store.issue(req);
+        const dropped = subject.withSecret(NEW_SECRET);
+        const fresh = await dropped.issue(req);
+        expect(fresh.reused).toBe(false);
+        expect(fresh.accessToken).not.toBe(old.accessToken);
+        expect(await dropped.lookup(fresh.accessToken)).toMatchObject({ grantId: fresh.grantId });
+        expect(await dropped.lookup(old.accessToken)).toBeNull();
+        expect(await dropped.issue(req)).toMatchObject({ reused: true, accessToken: fresh.accessToken });
+      });
     });
 
     describe('refresh()', () => {

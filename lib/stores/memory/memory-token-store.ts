@@ -128,13 +128,13 @@ export class MemoryTokenStore implements TokenStore {
     if (existing && request.reuse !== false) {
       const grant = this.grants.get(existing);
       const left = grant ? grant.accessExpiresAtMs - now : 0;
-      if (grant && grant.sealedAccess !== '' && this.live(`a:${grant.accessHash}`, now) && left > request.reuse.minRemaining * 1000) {
-        const accessToken = this.codec.decrypt(grant.sealedAccess);
-        if (accessToken === undefined) throw new Error('stored token could not be decrypted');
+      // A token sealed under a secret this store no longer has cannot be handed out (nor looked up).
+      const accessToken = grant && grant.sealedAccess !== '' ? this.codec.decrypt(grant.sealedAccess) : undefined;
+      if (grant && accessToken !== undefined && this.live(`a:${grant.accessHash}`, now) && left > request.reuse.minRemaining * 1000) {
         const refreshToken = grant.sealedRefresh === '' ? undefined : this.codec.decrypt(grant.sealedRefresh);
         return { ...claims, grantId: grant.grantId, accessToken, refreshToken, expiresIn: Math.floor(left / 1000), reused: true };
       }
-      // Too close to expiry (or not reusable): this device's grant is replaced, not duplicated.
+      // Too close to expiry, or not reusable: this device's grant is replaced, not duplicated.
       this.endGrant(existing);
     }
     const tag = this.codec.slotTag(request.clientId, request.subject);
