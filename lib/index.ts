@@ -33,6 +33,7 @@ export type {
 } from './options/router-options';
 export { hashPassword, verifyPassword, isPasswordHash } from './auth/password-hash';
 export { parseScope } from './scopes/scope';
+export { DEFAULT_LOGIN_LIMIT } from './grants/login-limiter';
 export {
   OAuthError,
   InvalidRequestError,
@@ -45,6 +46,7 @@ export {
   InvalidTokenError,
   InsufficientScopeError,
   TemporarilyUnavailableError,
+  TooManyLoginAttemptsError,
   ServerError,
   StoreUnavailableError,
   type OAuthErrorCode,

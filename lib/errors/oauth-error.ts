@@ -31,13 +31,16 @@ export class OAuthError extends Error {
   readonly status: number;
   /** Whether `message` may be sent to the client as `error_description`. */
   readonly expose: boolean;
+  /** Seconds for the `Retry-After` header (429 and 503 answers). */
+  readonly retryAfter: number | undefined;
 
-  constructor(error: OAuthErrorCode, description: string, status: number, expose = true) {
+  constructor(error: OAuthErrorCode, description: string, status: number, expose = true, retryAfter?: number) {
     super(description);
     this.name = new.target.name;
     this.error = error;
     this.status = status;
     this.expose = expose;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -113,7 +116,17 @@ export class InsufficientScopeError extends OAuthError {
  */
 export class TemporarilyUnavailableError extends OAuthError {
   constructor(description = 'the token store is temporarily unavailable, try again') {
-    super('temporarily_unavailable', description, 503);
+    super('temporarily_unavailable', description, 503, true, 1);
+  }
+}
+
+/**
+ * 429 after too many failed password logins of one user (RFC 6749 §4.3.2 brute-force
+ * protection). Its code is `invalid_grant`, so any OAuth client treats it as a failed login.
+ */
+export class TooManyLoginAttemptsError extends OAuthError {
+  constructor(retryAfter: number) {
+    super('invalid_grant', `too many failed logins for this user, try again in ${retryAfter} seconds`, 429, true, retryAfter);
   }
 }
 

@@ -53,7 +53,7 @@ export function sendOAuthError(res: Response, error: OAuthError): void {
   if (error instanceof InvalidClientError && error.usedBasic) {
     res.set('WWW-Authenticate', 'Basic realm="oauth", charset="UTF-8"');
   }
-  if (error.status === 503) res.set('Retry-After', '1');
+  if (error.retryAfter !== undefined) res.set('Retry-After', String(error.retryAfter));
   res.status(error.status).json({
     error: error.error,
     error_description: error.expose ? safeDescription(error.message) : 'internal server error',

@@ -9,7 +9,12 @@ export const passwordGrant: GrantHandler = async ({ client, params, options }) =
   const password = requireParam(params, 'password');
   const requested = parseScope(params.scope);
   const user = await options.authenticateUser(username, password);
-  if (!user) throw new InvalidGrantError('the username or password is wrong');
+  if (!user) {
+    await options.loginLimiter?.failed(username);
+    throw new InvalidGrantError('the username or password is wrong');
+  }
+  // RFC 6749 §4.3.2: a locked user is refused even with the right password.
+  await options.loginLimiter?.passed(username);
   const granted = await grantScopes(requested, { clientId: client.clientId, username: user.username, roles: user.roles }, options);
   return options.store.issue({
     clientId: client.clientId,

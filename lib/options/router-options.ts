@@ -1,3 +1,5 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { type LoginLimiter, normalizeLoginLimiter } from '../grants/login-limiter';
 import { isPasswordHash, verifyPassword } from '../auth/password-hash';
 import { safeEqual } from '../auth/safe-compare';
 import { isScopeToken } from '../scopes/scope';
@@ -110,6 +112,17 @@ export interface TokenRouterOptions {
    * @default none: `scopes_supported` is omitted
    */
   readonly scopesSupported?: readonly string[] | undefined;
+  /**
+   * Brute-force protection of the password grant (RFC 6749 §4.3.2): a
+   * [rate-limiter-flexible](https://github.com/animir/node-rate-limiter-flexible) limiter keyed by
+   * username, consumed by each failed login. Once its points are used up, that user's logins
+   * answer 429 (`invalid_grant`, with `Retry-After`) until its window has passed; a successful
+   * login resets the count. Give a `RateLimiterRedis` so all gateway instances share the count;
+   * `false` turns the protection off (for example when `users` is a function whose backend,
+   * such as LDAP, locks accounts itself).
+   * @default an in-process RateLimiterMemory: 10 failed logins per user in 15 minutes
+   */
+  readonly loginLimiter?: RateLimiterAbstract | false | undefined;
 }
 
 /** The router's options after validation, with lookups in one shape. */
@@ -127,6 +140,8 @@ export interface NormalizedRouterOptions {
   /** The configured issuer, or `undefined` to derive it from each request. */
   readonly issuer: string | undefined;
   readonly scopesSupported: readonly string[];
+  /** Counts failed password logins; `undefined` when switched off. */
+  readonly loginLimiter: LoginLimiter | undefined;
   /** Grant types some client may use: those of the static clients, or all for a lookup function. */
   readonly grantTypes: readonly GrantType[];
 }
@@ -374,6 +389,7 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
     onError: options.onError,
     issuer: normalizeIssuer(options.issuer),
     scopesSupported: normalizeScopesSupported(options.scopesSupported),
+    loginLimiter: normalizeLoginLimiter(options.loginLimiter),
     grantTypes: clients.grantTypes,
   };
 }

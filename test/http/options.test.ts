@@ -30,6 +30,7 @@ describe('createTokenRouter() options', () => {
     ['a negative reuse margin', { reuseMinRemaining: -1 }, 'options.reuseMinRemaining'],
     ['a fractional TTL', { accessTokenTtl: 1.5 }, 'options.accessTokenTtl'],
     ['a bad onError', { onError: 'log' }, 'options.onError'],
+    ['a login limiter that is not a rate limiter', { loginLimiter: { points: 10 } }, 'options.loginLimiter must be a rate-limiter-flexible limiter'],
   ])('throws a TypeError naming the option for %s', (_name, override, message) => {
     const options = override === null ? null : { ...valid, ...override };
     expect(() => createTokenRouter(options as TokenRouterOptions)).toThrow(TypeError);
