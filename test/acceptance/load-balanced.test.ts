@@ -1,7 +1,8 @@
+import { DEFAULT_LOGIN_LIMIT } from '../../lib';
 import { redisUrl, uniquePrefix } from '../support/redis';
 import { DEMO, DEMO_BASIC, form } from './demo';
 import { killAllGateways, startGateway, type ListeningGateway } from './gateway-process';
-import { deleteGatewayKeys } from './redis-keys';
+import { deleteGatewayKeys, gatewayKeys, withTestRedis } from './redis-keys';
 import { request } from './http';
 
 /**
@@ -47,6 +48,25 @@ describe('instances sharing Redis and TOKEN_SECRET', () => {
     const revoked = await request(`${b.urls.http}/revoke`, { headers: { authorization: DEMO_BASIC }, body: form({ token: fromA.json.access_token }) });
     expect(revoked.status).toBe(200);
     expect((await orders(a, fromA.json.access_token)).status).toBe(401);
+  });
+
+  it('count failed logins together (RFC 6749 section 4.3.2), in Redis keys with a TTL', async () => {
+    const attempt = (gateway: ListeningGateway, password: string) =>
+      request(`${gateway.urls.http}/token`, {
+        headers: { authorization: DEMO_BASIC },
+        body: form({ grant_type: 'password', username: DEMO.bob.username, password, scope: 'device_ipad' }),
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < DEFAULT_LOGIN_LIMIT.points; i++) statuses.push((await attempt(i % 2 === 0 ? a : b, `guess-${i}`)).status);
+    expect(statuses).toEqual(Array(DEFAULT_LOGIN_LIMIT.points).fill(400));
+    for (const gateway of [a, b]) {
+      const locked = await attempt(gateway, DEMO.bob.password);
+      expect(locked.status).toBe(429);
+      expect(locked.json.error).toBe('invalid_grant');
+    }
+    const keys = (await gatewayKeys(prefix)).filter((key) => key.startsWith(`${prefix}login`));
+    expect(keys).toEqual([`${prefix}login:${DEMO.bob.username}`]);
+    expect(await withTestRedis((redis) => redis.pttl(keys[0]!))).toBeGreaterThan(0);
   });
 
   it('an instance with another TOKEN_SECRET does not accept their tokens', async () => {
