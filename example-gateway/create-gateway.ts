@@ -99,12 +99,7 @@ export function createGateway(options: GatewayOptions): Express {
 
   let tokenRouter;
   try {
-    tokenRouter = createTokenRouter({
-      ...config,
-      store,
-      ...(options.loginLimiter === undefined ? {} : { loginLimiter: options.loginLimiter }),
-      onError: logFailure('token service error'),
-    });
+    tokenRouter = createTokenRouter({ ...config, store, loginLimiter: options.loginLimiter, onError: logFailure('token service error') });
   } catch (error) {
     throw configErrorFrom(error, options.configFile);
   }

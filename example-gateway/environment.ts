@@ -216,7 +216,9 @@ export function readEnvironment(env: Env = process.env): GatewayEnvironment {
   const url = read(env, 'REDIS_URL');
   const nodes = read(env, 'REDIS_CLUSTER_NODES');
   const sentinelNodes = read(env, 'REDIS_SENTINELS');
-  const redisVariables = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter((name) => read(env, name) !== undefined);
+  const redisVariables = Object.entries({ REDIS_URL: url, REDIS_CLUSTER_NODES: nodes, REDIS_SENTINELS: sentinelNodes })
+    .filter(([, value]) => value !== undefined)
+    .map(([name]) => name);
   if (redisVariables.length > 1) {
     throw new ConfigError(`${redisVariables.join(' and ')} are ${redisVariables.length === 2 ? 'both' : 'all'} set: give one of them`);
   }

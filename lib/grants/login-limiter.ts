@@ -21,8 +21,8 @@ export interface LoginLimiter {
 
 const retryAfter = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 
-/** A limiter's own failure (its store is down) is an outage, answered with 503. */
-function unavailable(error: unknown): never {
+/** A rejection of the limiter: over the limit (429), or its own store is down (503). */
+function limiterRejection(error: unknown): never {
   if (error instanceof RateLimiterRes) throw new TooManyLoginAttemptsError(retryAfter(error));
   throw new StoreUnavailableError(`the login rate limiter is unavailable: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
@@ -30,13 +30,13 @@ function unavailable(error: unknown): never {
 export function loginLimiter(limiter: RateLimiterAbstract): LoginLimiter {
   return {
     async failed(username) {
-      await limiter.consume(username).catch(unavailable);
+      await limiter.consume(username).catch(limiterRejection);
     },
     async passed(username) {
-      const res = await limiter.get(username).catch(unavailable);
+      const res = await limiter.get(username).catch(limiterRejection);
       if (res === null || res.consumedPoints === 0) return;
       if (res.remainingPoints <= 0) throw new TooManyLoginAttemptsError(retryAfter(res));
-      await limiter.delete(username).catch(unavailable);
+      await limiter.delete(username).catch(limiterRejection);
     },
   };
 }

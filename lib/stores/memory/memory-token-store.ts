@@ -128,9 +128,10 @@ export class MemoryTokenStore implements TokenStore {
     if (existing && request.reuse !== false) {
       const grant = this.grants.get(existing);
       const left = grant ? grant.accessExpiresAtMs - now : 0;
+      const reusable = grant && grant.sealedAccess !== '' && this.live(`a:${grant.accessHash}`, now) && left > request.reuse.minRemaining * 1000;
       // A token sealed under a secret this store no longer has cannot be handed out (nor looked up).
-      const accessToken = grant && grant.sealedAccess !== '' ? this.codec.decrypt(grant.sealedAccess) : undefined;
-      if (grant && accessToken !== undefined && this.live(`a:${grant.accessHash}`, now) && left > request.reuse.minRemaining * 1000) {
+      const accessToken = reusable ? this.codec.decrypt(grant.sealedAccess) : undefined;
+      if (grant && accessToken !== undefined) {
         const refreshToken = grant.sealedRefresh === '' ? undefined : this.codec.decrypt(grant.sealedRefresh);
         return { ...claims, grantId: grant.grantId, accessToken, refreshToken, expiresIn: Math.floor(left / 1000), reused: true };
       }
