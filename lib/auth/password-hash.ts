@@ -7,6 +7,7 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
 
 const DEFAULTS = { N: 16384, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
+const SALT_LENGTH = 16;
 const FORMAT = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{32,})$/;
 
 function scrypt(password: string, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> {
@@ -24,9 +25,24 @@ function scrypt(password: string, salt: Buffer, length: number, options: ScryptO
  */
 export async function hashPassword(password: string, params: { N?: number; r?: number; p?: number } = {}): Promise<string> {
   const { N, r, p } = { ...DEFAULTS, ...params };
-  const salt = randomBytes(16);
+  const salt = randomBytes(SALT_LENGTH);
   const key = await scrypt(password, salt, KEY_LENGTH, { N, r, p });
+  return format(N, r, p, salt, key);
+}
+
+function format(N: number, r: number, p: number, salt: Buffer, key: Buffer): string {
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+/**
+ * A hash in {@link hashPassword}'s format and default parameters that no password matches: its
+ * salt and key are random bytes, not the output of scrypt (a match would need a 256-bit
+ * preimage). Verifying any password against it costs exactly what verifying against a real
+ * default hash costs, so an unknown user takes as long to refuse as a known one. Cheap to make
+ * (no scrypt run), so a directory can make a fresh one at load instead of shipping a constant.
+ */
+export function unmatchablePasswordHash(): string {
+  return format(DEFAULTS.N, DEFAULTS.r, DEFAULTS.p, randomBytes(SALT_LENGTH), randomBytes(KEY_LENGTH));
 }
 
 /** Whether `passwordHash` has the format {@link hashPassword} writes. */

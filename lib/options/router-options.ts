@@ -1,7 +1,6 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { type LoginLimiter, normalizeLoginLimiter } from '../grants/login-limiter';
-import { isPasswordHash, verifyPassword } from '../auth/password-hash';
-import { safeEqual } from '../auth/safe-compare';
+import { hashPassword, isPasswordHash, unmatchablePasswordHash, verifyPassword } from '../auth/password-hash';
 import { isScopeToken } from '../scopes/scope';
 import type { TokenStore } from '../stores/token-store';
 
@@ -156,8 +155,10 @@ export interface NormalizedClient {
   readonly resourceServer: boolean;
 }
 
-// A scrypt hash of a random string: unknown users cost as much as known ones.
-const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+// What an unknown user's password is checked against: hashPassword()'s default parameters with a
+// random salt and key made at load (no password matches it), so refusing an unknown user costs
+// the same scrypt as refusing a known one, and no constant in the source says what it is.
+const DUMMY_HASH = unmatchablePasswordHash();
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -251,12 +252,14 @@ function normalizeUsers(users: unknown): NormalizedRouterOptions['authenticateUs
     };
   }
   if (!Array.isArray(users)) throw new TypeError('options.users must be an array of users or an authenticate function');
-  const byName = new Map<string, { roles: string[]; check: (password: string) => Promise<boolean> }>();
+  const records: { username: string; roles: string[]; password?: string; passwordHash?: string }[] = [];
+  const names = new Set<string>();
   users.forEach((record: unknown, index) => {
     const name = `options.users[${index}]`;
     if (!isObject(record)) throw new TypeError(`${name} must be an object`);
     if (!isNonEmptyString(record.username)) throw new TypeError(`${name}.username must be a non-empty string`);
-    if (byName.has(record.username)) throw new TypeError(`${name}.username "${record.username}" is listed twice`);
+    if (names.has(record.username)) throw new TypeError(`${name}.username "${record.username}" is listed twice`);
+    names.add(record.username);
     const { password, passwordHash } = record;
     if ((password === undefined) === (passwordHash === undefined)) {
       throw new TypeError(`${name} must have exactly one of password and passwordHash`);
@@ -265,20 +268,33 @@ function normalizeUsers(users: unknown): NormalizedRouterOptions['authenticateUs
     if (passwordHash !== undefined && !isPasswordHash(passwordHash)) {
       throw new TypeError(`${name}.passwordHash must have the format scrypt$N$r$p$salt$hash (see hashPassword())`);
     }
-    byName.set(record.username, {
+    records.push({
+      username: record.username,
       roles: stringList(record.roles, `${name}.roles`),
-      check: password !== undefined
-        ? async (given) => safeEqual(given, password as string)
-        : (given) => verifyPassword(given, passwordHash as string),
+      ...(password === undefined ? { passwordHash: passwordHash as string } : { password: password as string }),
     });
   });
+  // Plain passwords are hashed once, here, with hashPassword()'s defaults (the parameters of
+  // DUMMY_HASH), so checking one costs a scrypt like every other path (issue 10: a cheap
+  // comparison told which users exist). scrypt runs on libuv's thread pool, so building the
+  // router stays fast and never blocks the event loop; the hashes are ready within one scrypt
+  // time (tens of ms for a few users), and a login arriving sooner waits for them.
+  const directory = Promise.all(
+    records.map(async ({ username, roles, password, passwordHash }) => {
+      const hash = password === undefined ? passwordHash! : await hashPassword(password);
+      return [username, { roles, passwordHash: hash }] as const;
+    }),
+  ).then((list) => new Map(list));
+  // A failure surfaces on the first login (a 500), not as an unhandled rejection at start-up.
+  directory.catch(() => undefined);
   return async (username, password) => {
+    // Every login, of any user, waits for the directory, so even the first requests after
+    // start-up take the same path whoever asks.
+    const byName = await directory;
     const user = byName.get(username);
-    if (!user) {
-      await verifyPassword(password, DUMMY_HASH);
-      return undefined;
-    }
-    return (await user.check(password)) ? { username, roles: user.roles } : undefined;
+    // Exactly one scrypt verification on every path: unknown user, wrong and right password.
+    const matches = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    return user !== undefined && matches ? { username, roles: user.roles } : undefined;
   };
 }
 
