@@ -104,10 +104,23 @@ function port(env: Env, name: string, fallback: number, allowOff: boolean): numb
   return Number(value);
 }
 
-/** A `redis://` URL with its password replaced by `***`, safe to log. */
+/**
+ * Query parameters that carry credentials: ioredis reads every query parameter of the URL as an
+ * option, so `?password=…` (and `sentinelPassword`…) authenticate as well as the userinfo does.
+ */
+const SECRET_QUERY_PARAMETER = /pass|secret|token|auth|credential/i;
+
+/**
+ * A `redis://` URL with every credential replaced by `***`, safe to log and to put in an error
+ * message: the userinfo password (`redis://:pw@host`, `redis://user:pw@host`) and query
+ * parameters such as `?password=pw`.
+ */
 export function maskRedisUrl(url: URL): string {
   const masked = new URL(url.href);
   if (masked.password !== '') masked.password = '***';
+  for (const name of new Set(masked.searchParams.keys())) {
+    if (SECRET_QUERY_PARAMETER.test(name)) masked.searchParams.set(name, '***');
+  }
   return masked.href;
 }
 
