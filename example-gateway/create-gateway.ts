@@ -4,6 +4,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { createTokenRouter, requireToken, StoreUnavailableError, type TokenStore } from '../lib';
 import { configErrorFrom, type GatewayConfig } from './config';
 import { requestLogger } from './logging';
+import { createMetrics, type GatewayMetrics, type StoreErrorSource } from './metrics';
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -19,7 +20,9 @@ export interface GatewayOptions {
   readonly logger?: Logger | undefined;
   /** Express' `trust proxy` setting (see `TRUST_PROXY`). @default false */
   readonly trustProxy?: boolean | number | string | undefined;
-  /** True once shutdown has begun: `/healthz` then answers 503. */
+  /** Where `/metrics` counts; @default new metrics for this gateway (`createMetrics()`) */
+  readonly metrics?: GatewayMetrics | undefined;
+  /** True once shutdown has begun: `/healthz` and `/readyz` then answer 503. */
   readonly isDraining?: (() => boolean) | undefined;
   /** The config file, named in config errors. */
   readonly configFile?: string | undefined;
@@ -44,7 +47,13 @@ function listOrders(req: Request, res: Response): void {
   });
 }
 
-function healthCheck(store: TokenStore, storeKind: GatewayOptions['storeKind'], isDraining: () => boolean): RequestHandler {
+function healthCheck(
+  store: TokenStore,
+  storeKind: GatewayOptions['storeKind'],
+  isDraining: () => boolean,
+  logger: Logger,
+  metrics: GatewayMetrics,
+): RequestHandler {
   return async function healthz(req, res) {
     res.set('Cache-Control', 'no-store');
     // A draining instance asks its load balancer to stop sending it traffic.
@@ -56,10 +65,17 @@ function healthCheck(store: TokenStore, storeKind: GatewayOptions['storeKind'], 
       await store.ping();
       res.json({ status: 'ok', store: storeKind });
     } catch (error) {
-      req.log.debug({ err: { message: (error as Error).message } }, 'health check: the token store is unreachable');
+      metrics.countStoreError('readiness');
+      logger.debug({ reqId: req.id, err: { message: (error as Error).message } }, 'health check: the token store is unreachable');
       res.status(503).json({ status: 'unavailable', store: storeKind });
     }
   };
+}
+
+/** `GET /livez`: the process is up and serving HTTP (a restart would not help otherwise). Never asks the store. */
+function liveness(_req: Request, res: Response): void {
+  res.set('Cache-Control', 'no-store');
+  res.json({ status: 'ok' });
 }
 
 function notFound(_req: Request, res: Response): void {
@@ -67,20 +83,23 @@ function notFound(_req: Request, res: Response): void {
 }
 
 /** Anything unexpected: logged, answered without internals (Express' default would send a stack trace). */
-const serverError: ErrorRequestHandler = (error, req, res, next) => {
-  req.log.error({ err: error }, 'unexpected error');
-  if (res.headersSent) {
-    next(error);
-    return;
-  }
-  res.set('Cache-Control', 'no-store');
-  res.status(500).json({ error: 'server_error', error_description: 'internal server error' });
-};
+function serverError(logger: Logger): ErrorRequestHandler {
+  return function unexpectedError(error, req, res, next) {
+    logger.error({ reqId: req.id, err: error }, 'unexpected error');
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    res.set('Cache-Control', 'no-store');
+    res.status(500).json({ error: 'server_error', error_description: 'internal server error' });
+  };
+}
 
 /**
  * The example gateway as an Express app, not listening: the token service at the root
- * (`/token`, `/revoke`, `/introspect`, `/.well-known/oauth-authorization-server`), the protected
- * sample API `GET /api/orders` and `GET /healthz`, with a JSON log line per request.
+ * (`/token`, `/revoke`, `/introspect`, `/devices`, `/.well-known/oauth-authorization-server`),
+ * the protected sample API `GET /api/orders`, the probes `GET /healthz`, `/livez` and `/readyz`,
+ * and `GET /metrics` (Prometheus), with a log line per request.
  *
  * @throws ConfigError naming the config field `createTokenRouter()` refused.
  * @example
@@ -90,16 +109,19 @@ const serverError: ErrorRequestHandler = (error, req, res, next) => {
 export function createGateway(options: GatewayOptions): Express {
   const { config, store, storeKind } = options;
   const logger = options.logger ?? pino({ level: 'silent' }, { write: () => undefined });
+  const metrics = options.metrics ?? createMetrics();
   const isDraining = options.isDraining ?? (() => false);
-  const logFailure = (message: string) => (error: unknown) => {
+  const logFailure = (message: string, source: StoreErrorSource) => (error: unknown) => {
     // An outage is already in each request's log line (503) and in the Redis connection log.
-    if (error instanceof StoreUnavailableError) logger.debug({ err: { message: error.message } }, message);
-    else logger.error({ err: error }, message);
+    if (error instanceof StoreUnavailableError) {
+      metrics.countStoreError(source);
+      logger.debug({ err: { message: error.message } }, message);
+    } else logger.error({ err: error }, message);
   };
 
   let tokenRouter;
   try {
-    tokenRouter = createTokenRouter({ ...config, store, loginLimiter: options.loginLimiter, onError: logFailure('token service error') });
+    tokenRouter = createTokenRouter({ ...config, store, loginLimiter: options.loginLimiter, onError: logFailure('token service error', 'token_router') });
   } catch (error) {
     throw configErrorFrom(error, options.configFile);
   }
@@ -107,15 +129,24 @@ export function createGateway(options: GatewayOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
-  app.use(requestLogger(logger));
-  app.get('/healthz', healthCheck(store, storeKind, isDraining));
+  // The RFC error code of each error answer, for the metrics' `outcome` label: set once on this
+  // app's response prototype (every router mounted here answers through it), not per request.
+  app.response.json = metrics.captureErrorCode(app.response.json) as typeof app.response.json;
+  app.use(requestLogger(logger, [metrics.observeRequest]));
+  const readiness = healthCheck(store, storeKind, isDraining, logger, metrics);
+  // /healthz is kept as it always was (load balancers are configured with it); /readyz is the
+  // same check under the name orchestrators use.
+  app.get('/healthz', readiness);
+  app.get('/readyz', readiness);
+  app.get('/livez', liveness);
+  app.get('/metrics', metrics.handler);
   app.use(tokenRouter);
   app.get(
     '/api/orders',
-    requireToken({ store, scopes: ['orders:read'], onError: logFailure('token lookup failed') }),
+    requireToken({ store, scopes: ['orders:read'], onError: logFailure('token lookup failed', 'require_token') }),
     listOrders,
   );
   app.use(notFound);
-  app.use(serverError);
+  app.use(serverError(logger));
   return app;
 }

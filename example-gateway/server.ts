@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { readGatewayConfig, type GatewayConfig } from './config';
 import { ConfigError } from './config-error';
 import { readEnvironment, type GatewayEnvironment } from './environment';
+import { readLogFormat } from './log-format';
 import type { GatewayStore } from './store';
 
 /** sysexits.h EX_CONFIG: the configuration is wrong, restarting will not help. */
@@ -16,9 +17,12 @@ export interface RunningGateway {
   /** `http://localhost:8280`, `https://localhost:8243` (the ports actually bound). */
   readonly urls: { readonly http?: string; readonly https?: string };
   readonly logger: Logger;
+  /** Writes out buffered log lines synchronously: call right before `process.exit()`. */
+  flushLogsSync(): void;
   /**
    * Stops accepting connections, lets requests in flight finish (for up to `SHUTDOWN_TIMEOUT`),
-   * then closes the store. Resolves `true` when everything finished in time.
+   * then closes the store and writes out the buffered log lines. Resolves `true` when
+   * everything finished in time.
    */
   shutdown(reason: string): Promise<boolean>;
 }
@@ -73,17 +77,18 @@ function warnAboutPlainPasswords(config: GatewayConfig, logger: Logger): void {
  */
 export async function startGateway(variables: Readonly<Record<string, string | undefined>> = process.env): Promise<RunningGateway> {
   const env: GatewayEnvironment = readEnvironment(variables);
+  const logFormat = readLogFormat(variables, process.stdout.isTTY === true);
   const config = readGatewayConfig(env.configPath);
   // Loaded once the settings read so far are right: a wrong one is reported without waiting
   // for Express, pino, ioredis and the certificate generator to load.
-  const [{ loadTlsCredentials }, { createLogger }, { createGatewayStore }, { createGateway }] = await Promise.all([
+  const [{ loadTlsCredentials }, { createLogger, flushLogs, flushLogsSync }, { createGatewayStore }, { createGateway }] = await Promise.all([
     import('./tls'),
     import('./logging'),
     import('./store'),
     import('./create-gateway'),
   ]);
   const tls = env.httpsPort === 'off' ? undefined : await loadTlsCredentials(env);
-  const logger = createLogger(env.logLevel);
+  const logger = createLogger(env.logLevel, undefined, { format: logFormat, colors: process.stdout.isTTY === true });
   const randomSecret = env.tokenSecrets.length === 0;
   const secrets = randomSecret ? [randomBytes(32).toString('base64url')] : env.tokenSecrets;
   const gatewayStore: GatewayStore = createGatewayStore(env, secrets, logger);
@@ -144,14 +149,20 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   } catch (error) {
     await Promise.all(servers.map(closeServer));
     await gatewayStore.close();
+    flushLogsSync(logger); // the start-up lines, before the failure line on stderr
     throw error;
   }
   logger.info({ urls, store: gatewayStore.kind }, `example gateway listening on ${Object.values(urls).join(' and ')}`);
+  // Whoever waits for the gateway to come up (an operator, a supervisor, a test) sees it now.
+  // Synchronously: main() installs its signal handlers in the same tick, before a signal sent
+  // on reading this line can be handled.
+  flushLogsSync(logger);
 
   let stopping: Promise<boolean> | undefined;
   return {
     urls,
     logger,
+    flushLogsSync: () => flushLogsSync(logger),
     shutdown(reason) {
       stopping ??= (async () => {
         draining = true;
@@ -167,6 +178,7 @@ export async function startGateway(variables: Readonly<Record<string, string | u
         clearTimeout(deadline);
         await gatewayStore.close();
         logger.info('stopped');
+        await flushLogs(logger);
         return inTime;
       })();
       return stopping;
@@ -194,6 +206,7 @@ async function main(): Promise<void> {
       // A second Ctrl-C while draining: the operator wants out now.
       process.once(signal, () => {
         gateway.logger.warn({ signal }, 'second signal while shutting down: exiting now');
+        gateway.flushLogsSync();
         process.exit(1);
       });
       void gateway.shutdown(signal).then((inTime) => process.exit(inTime ? 0 : 1));
@@ -201,6 +214,7 @@ async function main(): Promise<void> {
   }
   process.on('uncaughtException', (error) => {
     gateway.logger.fatal({ err: error }, 'uncaught exception');
+    gateway.flushLogsSync();
     process.exit(1);
   });
 }

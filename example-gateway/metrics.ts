@@ -1,0 +1,239 @@
+import type { ServerResponse } from 'node:http';
+import type { Request, RequestHandler } from 'express';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { RequestObserver } from './logging';
+
+/**
+ * Prometheus metrics of the example gateway (`GET /metrics`, prom-client).
+ *
+ * Every label value comes from a fixed list, so the number of series is bounded whatever
+ * clients send: endpoints not in {@link ENDPOINTS} count as `other`, unknown grant types and
+ * error codes as `other`. No label ever holds a user name, a client id or secret, a token or
+ * anything else a request carries.
+ */
+
+/** The endpoints counted by name (Express paths); everything else is `other`. */
+export const ENDPOINTS = [
+  '/token',
+  '/revoke',
+  '/introspect',
+  '/devices',
+  '/devices/:id',
+  '/.well-known/oauth-authorization-server',
+  '/api/orders',
+  '/healthz',
+  '/livez',
+  '/readyz',
+  '/metrics',
+] as const;
+export type Endpoint = (typeof ENDPOINTS)[number] | 'other';
+
+export const GRANT_TYPES = ['password', 'client_credentials', 'refresh_token'] as const;
+const METHODS = new Set(['GET', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PUT', 'PATCH']);
+
+/** RFC 6749 §5.2, RFC 6750 §3.1 and RFC 7009 error codes, plus the gateway's own `not_found`. */
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'unsupported_token_type',
+  'invalid_scope',
+  'invalid_token',
+  'insufficient_scope',
+  'access_denied',
+  'temporarily_unavailable',
+  'server_error',
+  'not_found',
+] as const;
+
+/**
+ * The audit event types (DESIGN.md, "Abuse and audit") counted by name; any other type is
+ * counted as `other`. `countAuditEvent()` accepts them in snake_case, camelCase or kebab-case.
+ */
+export const AUDIT_EVENT_TYPES = [
+  'issued',
+  'reused',
+  'refreshed',
+  'refresh_replay_detected',
+  'revoked',
+  'session_ended',
+  'device_limit_applied',
+  'client_authentication_failed',
+  'user_authentication_failed',
+  'throttled',
+] as const;
+
+/** Where a store error was seen. */
+export type StoreErrorSource = 'token_router' | 'require_token' | 'readiness';
+
+const KNOWN_ENDPOINTS = new Set<string>(ENDPOINTS);
+const KNOWN_GRANTS = new Set<string>(GRANT_TYPES);
+const KNOWN_ERRORS = new Set<string>(ERROR_CODES);
+const KNOWN_AUDIT_EVENTS = new Set<string>(AUDIT_EVENT_TYPES);
+
+/** The endpoint label of a request path (no query): a name from {@link ENDPOINTS} or `other`. */
+export function endpointOf(path: string): Endpoint {
+  if (KNOWN_ENDPOINTS.has(path)) return path as Endpoint;
+  // DELETE /devices/{id}: one label for every id (ids are opaque and unbounded).
+  if (path.startsWith('/devices/') && path.length > 9 && path.indexOf('/', 9) === -1) return '/devices/:id';
+  return 'other';
+}
+
+/** The audit label of an event type: snake_case, in {@link AUDIT_EVENT_TYPES}, or `other`. */
+export function auditEventLabel(type: string): string {
+  const snake = String(type)
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[-.\s]+/g, '_')
+    .toLowerCase();
+  return KNOWN_AUDIT_EVENTS.has(snake) ? snake : 'other';
+}
+
+// The error code the answer carried, seen as it was sent (see `captureErrorCode`).
+const errorCode = Symbol('oauthErrorCode');
+type Answer = ServerResponse & { [errorCode]?: string };
+
+/** Latency buckets (seconds): a memory-store answer takes ~1 ms, a Redis one a few, a timeout ~1 s. */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** The gateway's metrics: one registry per gateway, so two gateways in one process never mix counts. */
+export interface GatewayMetrics {
+  /** The prom-client registry: the gateway's own metrics and the default Node.js process metrics. */
+  readonly registry: Registry;
+  /** Counts one request and its latency; call once per finished request (`requestLogger` does). */
+  readonly observeRequest: RequestObserver;
+  /** Counts a store failure (Redis down, slow, read-only …) seen at `source`. */
+  countStoreError(source: StoreErrorSource): void;
+  /**
+   * Counts an audit event of the token router (`onEvent`): `gateway_audit_events_total{type}`.
+   * Only the event's type is used, never its user, client, device or address.
+   * @example
+   * createTokenRouter({ …, onEvent: (event) => metrics.countAuditEvent(event.type) });
+   */
+  countAuditEvent(type: string): void;
+  /** `GET /metrics`: the Prometheus text exposition format. */
+  readonly handler: RequestHandler;
+  /**
+   * Express' `res.json`, wrapped so an error answer's RFC `error` code is kept for the
+   * `outcome` label; installed once on the app's response prototype, not per request.
+   */
+  captureErrorCode(json: (this: ServerResponse, body: unknown) => unknown): (this: ServerResponse, body: unknown) => unknown;
+}
+
+export interface MetricsOptions {
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC). @default true */
+  readonly processMetrics?: boolean | undefined;
+}
+
+/**
+ * Creates the gateway's metrics:
+ * - `gateway_http_requests_total{endpoint, method, grant_type, status, outcome}`
+ * - `gateway_http_request_duration_seconds{endpoint, grant_type}` (histogram)
+ * - `gateway_throttled_total{endpoint}` (429 answers)
+ * - `gateway_store_errors_total{source}`
+ * - `gateway_audit_events_total{type}`
+ * - prom-client's default `process_*` and `nodejs_*` metrics.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * app.use(requestLogger(logger, [metrics.observeRequest]));
+ * app.get('/metrics', metrics.handler);
+ */
+export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests answered, by endpoint, method, grant type (POST /token), status code and outcome (success or the RFC error code)',
+    labelNames: ['endpoint', 'method', 'grant_type', 'status', 'outcome'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'Time from the request to the end of its answer, by endpoint and grant type (POST /token)',
+    labelNames: ['endpoint', 'grant_type'] as const,
+    buckets: BUCKETS,
+    registers: [registry],
+  });
+  const throttled = new Counter({
+    name: 'gateway_throttled_total',
+    help: 'Requests answered 429 (failed logins or failed client authentications over their limit), by endpoint',
+    labelNames: ['endpoint'] as const,
+    registers: [registry],
+  });
+  const storeErrors = new Counter({
+    name: 'gateway_store_errors_total',
+    help: 'Token store failures (unreachable, slow, read-only), by where they were seen',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const auditEvents = new Counter({
+    name: 'gateway_audit_events_total',
+    help: 'Audit events of the token service, by type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+
+  // The labelled children, created once per label combination: a request then costs a string
+  // key, a Map lookup and two increments, not prom-client's label hashing.
+  type Series = { readonly count: { inc(): void }; readonly latency: { observe(value: number): void }; readonly throttled?: { inc(): void } };
+  const series = new Map<string, Series>();
+
+  function observeRequest(req: Request, res: ServerResponse, seconds: number): void {
+    const url = req.originalUrl;
+    const at = url.indexOf('?');
+    const endpoint = endpointOf(at === -1 ? url : url.slice(0, at));
+    const method = METHODS.has(req.method) ? req.method : 'other';
+    let grant = 'none';
+    if (endpoint === '/token') {
+      const given = (req.body as Record<string, unknown> | undefined)?.grant_type;
+      grant = typeof given === 'string' && KNOWN_GRANTS.has(given) ? given : 'other';
+    }
+    const status = res.statusCode;
+    const code = (res as Answer)[errorCode];
+    const outcome = status < 400 ? 'success' : code !== undefined && KNOWN_ERRORS.has(code) ? code : code === undefined ? 'error' : 'other';
+    // Status codes are three digits: at most 500 values, in practice a dozen.
+    const statusLabel = status >= 100 && status <= 599 ? String(status) : 'other';
+    const key = `${endpoint} ${method} ${grant} ${statusLabel} ${outcome}`;
+    let found = series.get(key);
+    if (found === undefined) {
+      found = {
+        count: requests.labels(endpoint, method, grant, statusLabel, outcome),
+        latency: duration.labels(endpoint, grant),
+        ...(status === 429 ? { throttled: throttled.labels(endpoint) } : {}),
+      };
+      series.set(key, found);
+    }
+    found.count.inc();
+    found.latency.observe(seconds);
+    found.throttled?.inc();
+  }
+
+  return {
+    registry,
+    observeRequest,
+    countStoreError(source) {
+      storeErrors.labels(source).inc();
+    },
+    countAuditEvent(type) {
+      auditEvents.labels(auditEventLabel(type)).inc();
+    },
+    handler: async function metricsEndpoint(_req, res) {
+      const text = await registry.metrics();
+      res.set('Content-Type', registry.contentType);
+      res.set('Cache-Control', 'no-store');
+      res.send(text);
+    },
+    captureErrorCode(json) {
+      return function jsonWithErrorCode(this: ServerResponse, body: unknown) {
+        if (this.statusCode >= 400 && body !== null && typeof body === 'object') {
+          const code = (body as { error?: unknown }).error;
+          if (typeof code === 'string') (this as Answer)[errorCode] = code;
+        }
+        return json.call(this, body);
+      };
+    },
+  };
+}
