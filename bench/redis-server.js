@@ -1,34 +1,29 @@
 'use strict';
 
-// A private redis-server for the benchmark: a free port on 127.0.0.1, no persistence, its own
-// temporary directory. Started and stopped by run.js, so nobody's Redis is touched.
+// A private redis-server for the benchmarks: a free port on 127.0.0.1, no persistence, its own
+// temporary directory, optionally pinned to one CPU (taskset). Started and stopped by run.js and
+// memory.js, so nobody's Redis is touched.
 
 const { spawn } = require('node:child_process');
 const { mkdtempSync, rmSync } = require('node:fs');
-const { createServer } = require('node:net');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 const START_TIMEOUT_MS = 10_000;
 
-/** A port the OS considers free right now (bind port 0, read it, release it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+const { freePort } = require('./fixtures');
 
-/** Starts redis-server; resolves to `{ url, stop() }` once it accepts connections. */
-async function startPrivateRedis() {
+/**
+ * Starts redis-server (under `taskset -c <cpu>` when `cpu` is given); resolves to
+ * `{ url, pid, stop() }` once it accepts connections.
+ */
+async function startPrivateRedis({ cpu } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const command = cpu === undefined ? ['redis-server', ...args] : ['taskset', '-c', String(cpu), 'redis-server', ...args];
+  // taskset execs redis-server, so the child's pid is the server's.
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -71,7 +66,7 @@ async function startPrivateRedis() {
     await stop();
     throw error;
   }
-  return { url: `redis://127.0.0.1:${port}`, stop };
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop };
 }
 
 module.exports = { startPrivateRedis };

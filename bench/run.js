@@ -1,24 +1,35 @@
 'use strict';
 
-// `npm run bench`: the package's endpoints against baselines that do the same I/O without OAuth,
-// over real HTTP on 127.0.0.1, on the memory store and on Redis. Everything runs in this process
-// tree: autocannon here, the Express apps in a forked child (server.js), and a private
-// redis-server (unless REDIS_URL is set). Only the ratios are meant to be compared across machines
-// and runs; the absolute req/s are printed for context.
+// `npm run bench`: what users run, side by side in one run, over real HTTP on 127.0.0.1.
+// Targets, each its own server process pinned to CPU 0 and kept running the whole bench:
+//   gateway  the example gateway exactly as `npm start` runs it (default logging, its
+//            Redis-backed login limiter), on a bench config;
+//   router   the package's router in a bare Express app (targets/router.js);
+//   floor    floor-token and floor-validate (targets/floor.js): the same I/O without OAuth;
+//   peer     @node-oauth/oauth2-server with an ioredis model (targets/peer.js).
+// This process (autocannon) and the private redis-server share CPU 1. Per path, every target
+// gets a warm-up, then BENCH_ROUNDS rounds interleaved across targets in a rotating order;
+// req/s, p50 and p99 are the medians of the rounds. Redis round trips and commands per request
+// come from a MONITOR probe off load (probe.js), server CPU per request from /proc.
+// Every answer is checked; the run exits non-zero only when one was wrong (not for a missed
+// target of issue 8, which the tables mark PASS or MISS).
 //
-// Env: BENCH_DURATION (s measured per case and side, 5), BENCH_ROUNDS (alternating rounds the
-// duration is split into, 4), BENCH_WARMUP (s per case and side before that, 1),
-// BENCH_CONNECTIONS (50), REDIS_URL (use that Redis; only keys under a random bench: prefix are
-// written, and deleted at the end).
+// Env: BENCH_DURATION (s per round, 2), BENCH_ROUNDS (4), BENCH_WARMUP (s, 1),
+// BENCH_CONNECTIONS (16), BENCH_PROBE_REQUESTS (20), BENCH_PATHS (comma list, all),
+// REDIS_URL (use that Redis: keys only under a random bench: prefix, deleted at the end).
 
-const { fork } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
-const { mkdirSync, writeFileSync } = require('node:fs');
+const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const { join } = require('node:path');
 const autocannon = require('autocannon');
-const { BASIC, ORDERS, TOKEN_FORM } = require('./fixtures');
+const { Redis } = require('ioredis');
+const { SECRET, SCOPES, clientList, userList, deleteKeys } = require('./fixtures');
+const { paths, call } = require('./paths');
+const { probeRedis } = require('./probe');
 const { startPrivateRedis } = require('./redis-server');
+const { renderMarkdown, machineInfo } = require('./report');
+const { cpuMicros, pinSelf, sleep, startTarget } = require('./targets');
 
 /** A number from the environment, at least `min`, or `fallback` when unset. */
 function envNumber(name, fallback, min) {
@@ -29,232 +40,253 @@ function envNumber(name, fallback, min) {
   return value;
 }
 
-const DURATION = envNumber('BENCH_DURATION', 5, 0.5);
-const WARMUP = envNumber('BENCH_WARMUP', 1, 0);
-const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 50, 1));
+const DURATION = envNumber('BENCH_DURATION', 2, 0.5);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 4, 1));
-const RESULTS_FILE = join(__dirname, 'results', 'latest.json');
-const FORM_HEADERS = { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' };
+const WARMUP = envNumber('BENCH_WARMUP', 1, 0);
+const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 16, 1));
+const PROBE_REQUESTS = Math.round(envNumber('BENCH_PROBE_REQUESTS', 20, 1));
+const ONLY_PATHS = process.env.BENCH_PATHS ? process.env.BENCH_PATHS.split(',').map((name) => name.trim()) : undefined;
+const RESULTS = join(__dirname, 'results');
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
 
-/** Resolves to the child's next IPC message; rejects if it exits first. */
-function nextMessage(child) {
-  return new Promise((resolve, reject) => {
-    const onExit = (code) => reject(new Error(`bench server exited early (code ${code})`));
-    child.once('exit', onExit);
-    child.once('message', (message) => {
-      child.off('exit', onExit);
-      resolve(message);
-    });
-  });
-}
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
-/** Forks server.js for one store; resolves to its ports and a stop(). */
-async function startServer(redisUrl) {
-  const env = { ...process.env, BENCH_KEY_PREFIX: `bench:${randomBytes(6).toString('hex')}:` };
-  delete env.BENCH_REDIS_URL;
-  if (redisUrl) env.BENCH_REDIS_URL = redisUrl;
-  const child = fork(join(__dirname, 'server.js'), { env });
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const ports = await nextMessage(child);
-  return {
-    ...ports,
-    send: (message) => {
-      child.send(message);
-      return nextMessage(child);
-    },
-    stop: async () => {
-      process.off('exit', killOnExit);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.send('stop'); // it deletes its Redis keys, then exits
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    },
-  };
-}
-
-/** One request with fetch; the body text of a 200, or an error. */
-async function call(port, path, init) {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', ...init });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`priming ${path}: HTTP ${response.status} ${text}`);
-  return text;
-}
+/** Rotates `list` left by `by`: rounds go A B C D, B C D A, … */
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 
 /**
- * Gets the device's token from the gateway (and checks it is reused), its introspection answer
- * and the protected API's answer; the baseline then answers the same /token and /introspect bodies.
+ * One load run of `path` on `target` for `seconds`; resolves to its req/s, latency, CPU and the
+ * wrong answers seen (reasons counted, never a body).
  */
-async function prime(server) {
-  const askToken = async () => call(server.gateway, '/token', { headers: FORM_HEADERS, body: TOKEN_FORM });
-  const tokenBody = await askToken();
-  const token = JSON.parse(tokenBody).access_token;
-  if (JSON.parse(await askToken()).access_token !== token) throw new Error('/token did not reuse the live token');
-  const introspectForm = new URLSearchParams({ token }).toString();
-  const introspectBody = await call(server.gateway, '/introspect', { headers: FORM_HEADERS, body: introspectForm });
-  if (JSON.parse(introspectBody).active !== true) throw new Error(`/introspect: token not active: ${introspectBody}`);
-  await server.send({ bodies: { token: tokenBody, introspect: introspectBody } });
-  const ordersJson = JSON.stringify(ORDERS);
-  return [
-    {
-      name: 'GET /api/orders',
-      request: { method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${token}` } },
-      verify: (body) => body === ordersJson,
-    },
-    {
-      name: 'POST /token',
-      request: { method: 'POST', path: '/token', headers: FORM_HEADERS, body: TOKEN_FORM },
-      // Every answer must carry the primed token: the live token really was reused.
-      verify: (body) => body.includes(`"access_token":"${token}"`),
-    },
-    {
-      name: 'POST /introspect',
-      request: { method: 'POST', path: '/introspect', headers: FORM_HEADERS, body: introspectForm },
-      verify: (body) => body === introspectBody,
-    },
-  ];
-}
-
-/** One autocannon run; resolves to its result plus what was wrong with it (should be nothing). */
-async function load(port, benchCase, duration) {
-  const { path, ...request } = benchCase.request;
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}${path}`,
-    ...request,
-    connections: CONNECTIONS,
-    duration,
-    verifyBody: benchCase.verify, // body mismatches are counted in result.mismatches
-  });
-  const problems = [];
-  if (!(result['2xx'] > 0)) problems.push('no 2xx response');
-  for (const field of ['non2xx', 'errors', 'timeouts', 'mismatches']) {
-    if (result[field] > 0) problems.push(`${result[field]} ${field}`);
-  }
-  return { result, problems };
-}
-
-const perSecond = (run) => run.result.requests.total / run.result.duration;
-
-/** Runs of one side merged: req/s over all of them, the worst p99, every problem. */
-function merge(runs) {
-  const total = runs.reduce((sum, run) => sum + run.result.requests.total, 0);
-  const seconds = runs.reduce((sum, run) => sum + run.result.duration, 0);
-  return {
-    reqPerSec: total / seconds,
-    p99Ms: Math.max(...runs.map((run) => run.result.latency.p99)),
-    requests: total,
-    problems: runs.flatMap((run) => run.problems),
-  };
-}
-
-/**
- * All cases on one store. Per case: a warm-up of both sides, then ROUNDS rounds of
- * DURATION / ROUNDS seconds each, alternating which side goes first (baseline, package, package,
- * baseline, ...), so a drift of the machine's speed during a case falls on both sides. The ratio
- * is over all rounds; the per-round ratios show how noisy the machine was.
- */
-async function benchStore(storeName, redisUrl) {
-  const server = await startServer(redisUrl);
-  const rows = [];
-  try {
-    for (const benchCase of await prime(server)) {
-      if (WARMUP > 0) {
-        await load(server.baseline, benchCase, WARMUP);
-        await load(server.gateway, benchCase, WARMUP);
-      }
-      const runs = { baseline: [], gateway: [] };
-      for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? ['baseline', 'gateway'] : ['gateway', 'baseline'];
-        for (const side of order) runs[side].push(await load(server[side], benchCase, DURATION / ROUNDS));
-      }
-      const measured = merge(runs.gateway);
-      const baseline = merge(runs.baseline);
-      const row = {
-        case: benchCase.name,
-        store: storeName,
-        reqPerSec: measured.reqPerSec,
-        baselineReqPerSec: baseline.reqPerSec,
-        ratio: measured.reqPerSec / baseline.reqPerSec,
-        roundRatios: runs.gateway.map((run, round) => perSecond(run) / perSecond(runs.baseline[round])),
-        p99Ms: measured.p99Ms,
-        baselineP99Ms: baseline.p99Ms,
-        requests: measured.requests,
-        baselineRequests: baseline.requests,
-        problems: [
-          ...measured.problems.map((problem) => `package: ${problem}`),
-          ...baseline.problems.map((problem) => `baseline: ${problem}`),
+async function load(target, path, state, seconds) {
+  const problems = new Map();
+  const note = (reason) => problems.set(reason, (problems.get(reason) ?? 0) + 1);
+  let responses = 0;
+  let exhaustedAt;
+  let instance;
+  const cpuBefore = cpuMicros(target.pid);
+  const result = await new Promise((resolve, reject) => {
+    instance = autocannon(
+      {
+        url: target.url,
+        connections: CONNECTIONS,
+        duration: seconds,
+        requests: [
+          {
+            method: 'GET', // every field comes from setupRequest, called for each request sent
+            path: '/',
+            setupRequest: (request) => {
+              const next = path.next(state);
+              if (state.exhausted && exhaustedAt === undefined) {
+                exhaustedAt = Date.now(); // the pool ran out: stop, and count up to here
+                setImmediate(() => instance.stop());
+              }
+              return { ...request, ...next, headers: { ...next.headers } }; // autocannon adds to the headers it is given
+            },
+            onResponse: (status, body) => {
+              if (exhaustedAt !== undefined) return;
+              responses++;
+              const reason = path.check(state, status, body);
+              if (reason) note(reason);
+            },
+          },
         ],
-      };
-      rows.push(row);
-      console.log(`${row.case} on ${row.store}: ratio ${row.ratio.toFixed(2)}`);
-    }
-  } finally {
-    await server.stop();
-  }
-  return rows;
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+  });
+  const cpu = cpuMicros(target.pid) - cpuBefore;
+  const elapsed = ((exhaustedAt ?? result.finish.getTime()) - result.start.getTime()) / 1000;
+  for (const field of ['errors', 'timeouts']) if (result[field] > 0) note(`${result[field]} ${field}`);
+  if (responses === 0) note('no answer');
+  return {
+    reqPerSec: responses / elapsed,
+    seconds: elapsed,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuMicrosPerRequest: cpu / Math.max(1, result.requests.total),
+    poolRanOut: exhaustedAt !== undefined,
+    problems: Object.fromEntries(problems),
+  };
 }
 
-function printTable(rows) {
-  const header = ['case', 'store', 'req/s', 'baseline req/s', 'ratio', 'rounds min-max', 'p99 ms', 'baseline p99 ms'];
-  const lines = rows.map((row) => [
-    row.case,
-    row.store,
-    row.reqPerSec.toFixed(0),
-    row.baselineReqPerSec.toFixed(0),
-    row.ratio.toFixed(2),
-    `${Math.min(...row.roundRatios).toFixed(2)}-${Math.max(...row.roundRatios).toFixed(2)}`,
-    String(row.p99Ms),
-    String(row.baselineP99Ms),
-  ]);
-  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
-  // Text columns to the left, numbers to the right.
-  const format = (cells) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-  console.log(`\n${format(header)}\n${widths.map((width) => '-'.repeat(width)).join('  ')}`);
-  for (const line of lines) console.log(format(line));
+/**
+ * Waits until no target uses CPU (at most 60 s): a target may still be working off requests of
+ * a run that has ended (a password grant's scrypt on the thread pool) or hashing its users at
+ * start-up, and that must not fall on the next target's round.
+ */
+async function waitQuiet(targets) {
+  const deadline = Date.now() + 60_000;
+  let last = targets.reduce((sum, target) => sum + cpuMicros(target.pid), 0);
+  while (Date.now() < deadline) {
+    await sleep(200);
+    const now = targets.reduce((sum, target) => sum + cpuMicros(target.pid), 0);
+    if (now - last <= 10_000) return;
+    last = now;
+  }
+}
+
+/** Requests one run of `seconds` is expected to need (for token pools), from earlier rates. */
+function expectedRequests(estimates, target, seconds) {
+  const rate = Math.max(...(estimates.get(target.name) ?? [2000]));
+  return Math.ceil(rate * seconds * 1.5) + CONNECTIONS * 4;
+}
+
+async function benchPath(path, targets, admin, estimates) {
+  const active = targets.filter((target) => path.appliesTo(target));
+  const states = new Map();
+  const probes = new Map();
+  for (const target of active) {
+    const state = await path.setup(target);
+    states.set(target.name, state);
+    // Off load: three requests to load scripts and warm connections, then the counted ones.
+    await path.prepare(state, PROBE_REQUESTS + 3, 1);
+    const send = async () => {
+      const request = path.next(state);
+      const { status, body } = await call(target, request);
+      const reason = path.check(state, status, body);
+      if (reason) throw new Error(`${path.name} on ${target.name}: probe answer wrong (${reason})`);
+    };
+    for (let i = 0; i < 3; i++) await send();
+    probes.set(target.name, await probeRedis({ admin, monitorClient: admin, count: PROBE_REQUESTS, send }));
+    if (path.verify) await path.verify(state);
+  }
+  const runs = new Map(active.map((target) => [target.name, []]));
+  if (WARMUP > 0) {
+    for (const target of active) {
+      const state = states.get(target.name);
+      await path.prepare(state, expectedRequests(estimates, target, WARMUP), CONNECTIONS);
+      await waitQuiet(targets);
+      const warm = await load(target, path, state, WARMUP);
+      if (Object.keys(warm.problems).length > 0) runs.get(target.name).push({ ...warm, warmUp: true });
+    }
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of rotate(active, round)) {
+      const state = states.get(target.name);
+      await path.prepare(state, expectedRequests(estimates, target, DURATION), CONNECTIONS);
+      await waitQuiet(targets);
+      runs.get(target.name).push(await load(target, path, state, DURATION));
+    }
+  }
+  return active.map((target) => {
+    const measured = runs.get(target.name).filter((run) => !run.warmUp);
+    const all = runs.get(target.name);
+    const problems = {};
+    for (const run of all) for (const [reason, n] of Object.entries(run.problems)) problems[reason] = (problems[reason] ?? 0) + n;
+    const totalRequests = measured.reduce((sum, run) => sum + run.requests, 0);
+    const row = {
+      path: path.name,
+      target: target.name,
+      kind: target.kind,
+      reqPerSec: median(measured.map((run) => run.reqPerSec)),
+      roundReqPerSec: measured.map((run) => Math.round(run.reqPerSec)),
+      p50Ms: median(measured.map((run) => run.p50)),
+      p99Ms: median(measured.map((run) => run.p99)),
+      roundTripsPerRequest: probes.get(target.name).roundTrips,
+      commandsPerRequest: probes.get(target.name).commands,
+      cpuMicrosPerRequest: measured.reduce((sum, run) => sum + run.cpuMicrosPerRequest * run.requests, 0) / Math.max(1, totalRequests),
+      requests: totalRequests,
+      poolRanOut: measured.filter((run) => run.poolRanOut).length,
+      problems,
+    };
+    const rates = estimates.get(target.name) ?? [];
+    rates.push(row.reqPerSec);
+    estimates.set(target.name, rates);
+    return row;
+  });
+}
+
+function writeGatewayConfig(dir) {
+  const file = join(dir, 'gateway-config.json');
+  writeFileSync(file, JSON.stringify({ clients: clientList(), users: userList(), scopes: SCOPES }, null, 2));
+  return file;
 }
 
 async function main() {
-  console.log(
-    `bench: ${DURATION} s per case and side in ${ROUNDS} rounds (+${WARMUP} s warm-up), ${CONNECTIONS} connections; ` +
-      'ratio = package req/s ÷ baseline req/s',
-  );
-  const redis = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await startPrivateRedis();
-  const rows = [];
-  try {
-    rows.push(...(await benchStore('memory')));
-    rows.push(...(await benchStore('redis', redis.url)));
-  } finally {
-    await redis.stop();
-  }
-  printTable(rows);
-
-  const failures = rows.flatMap((row) => row.problems.map((problem) => `${row.case} on ${row.store}, ${problem}`));
-  mkdirSync(join(__dirname, 'results'), { recursive: true });
-  const report = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model,
-    redis: process.env.REDIS_URL ? 'REDIS_URL' : 'private redis-server',
-    durationSeconds: DURATION,
-    rounds: ROUNDS,
-    warmupSeconds: WARMUP,
-    connections: CONNECTIONS,
-    ok: failures.length === 0,
-    results: rows,
+  pinSelf(LOAD_CPU);
+  const started = Date.now();
+  const workDir = mkdtempSync(join(os.tmpdir(), 'bench-'));
+  const prefix = `bench:${randomBytes(6).toString('hex')}:`;
+  const redisServer = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await startPrivateRedis({ cpu: LOAD_CPU });
+  const admin = new Redis(redisServer.url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  const targets = [];
+  const stopAll = async () => {
+    await Promise.all(targets.map((target) => target.stop()));
+    if (process.env.REDIS_URL) await deleteKeys(admin, prefix);
+    await admin.quit();
+    await redisServer.stop();
+    if (process.exitCode) console.error(`bench: the targets' logs are kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
   };
-  writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwritten to ${RESULTS_FILE}`);
-  if (failures.length > 0) {
-    console.error(`\nFAILED: the measured responses were not all correct:\n  ${failures.join('\n  ')}`);
+  let rows;
+  try {
+    const common = { BENCH_REDIS_URL: redisServer.url };
+    const launch = (name, kind, options) => startTarget({ name, cpu: SERVER_CPU, logDir: workDir, ready: /listening on/, ...options }).then((target) => {
+      targets.push(Object.assign(target, { kind }));
+    });
+    // Exactly what `npm start` runs once it has built (`npm run bench` builds first).
+    await launch('gateway', 'product', {
+      script: 'dist/example-gateway/server.js',
+      env: {
+        NODE_ENV: 'production',
+        HTTPS_PORT: 'off',
+        REDIS_URL: redisServer.url,
+        REDIS_KEY_PREFIX: `${prefix}gateway:`,
+        TOKEN_SECRET: SECRET,
+        GATEWAY_CONFIG: writeGatewayConfig(workDir),
+      },
+    });
+    await launch('router', 'product', { script: 'bench/targets/router.js', env: { ...common, BENCH_KEY_PREFIX: `${prefix}router:` } });
+    await launch('floor', 'floor', { script: 'bench/targets/floor.js', env: { ...common, BENCH_KEY_PREFIX: `${prefix}floor:` } });
+    await launch('peer', 'peer', { script: 'bench/targets/peer.js', env: { ...common, BENCH_KEY_PREFIX: `${prefix}peer:` } });
+
+    const selected = paths().filter((path) => !ONLY_PATHS || ONLY_PATHS.includes(path.name));
+    console.log(
+      `bench: ${selected.map((path) => path.name).join(', ')} on ${targets.map((t) => t.name).join(', ')}; ` +
+        `${ROUNDS} rounds of ${DURATION} s (+${WARMUP} s warm-up), ${CONNECTIONS} connections`,
+    );
+    const estimates = new Map();
+    rows = [];
+    for (const path of selected) {
+      const pathRows = await benchPath(path, targets, admin, estimates);
+      rows.push(...pathRows);
+      console.log(`  ${path.name}: ${pathRows.map((row) => `${row.target} ${Math.round(row.reqPerSec)}/s`).join(', ')}`);
+    }
+    const report = {
+      date: new Date().toISOString(),
+      machine: await machineInfo(admin),
+      settings: { durationSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, probeRequests: PROBE_REQUESTS, redis: process.env.REDIS_URL ? 'REDIS_URL' : 'private redis-server on CPU 1' },
+      paths: selected.map((path) => ({ name: path.name, what: path.what })),
+      elapsedSeconds: Math.round((Date.now() - started) / 1000),
+      results: rows,
+    };
+    report.ok = rows.every((row) => Object.keys(row.problems).length === 0);
+    const markdown = renderMarkdown(report);
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(RESULTS, 'latest.md'), markdown);
+    console.log(`\n${markdown}\nwritten to bench/results/latest.json and latest.md (${report.elapsedSeconds} s)`);
+    const failures = rows.flatMap((row) => Object.entries(row.problems).map(([reason, n]) => `${row.path} on ${row.target}: ${n}× ${reason}`));
+    if (failures.length > 0) {
+      console.error(`\nFAILED: not every answer was right:\n  ${failures.join('\n  ')}`);
+      process.exitCode = 1;
+    }
+  } catch (error) {
     process.exitCode = 1;
+    throw error;
+  } finally {
+    await stopAll();
   }
 }
 
 main().catch((error) => {
-  console.error('bench:', error);
+  console.error('bench:', error.message, error.cause?.message ?? '');
   process.exitCode = 1;
 });

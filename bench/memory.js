@@ -1,0 +1,184 @@
+'use strict';
+
+// `npm run bench:memory`: Redis memory per device session and validation speed with many live
+// tokens, on a private redis-server (or REDIS_URL, under a random prefix deleted at the end).
+//  1. issues BENCH_MEMORY_SESSIONS (100,000) device sessions through RedisTokenStore's public
+//     issue() (one user per session, so no device cap interferes; short device scope
+//     `device_a`, 200 in flight) and reports the `used_memory` and DBSIZE deltas per session;
+//  2. GET /api/orders through the router app (targets/router.js, pinned to CPU 0) with random
+//     tokens of the first 1,000 sessions while only those are live, then with random tokens of
+//     BENCH_MEMORY_LIVE (1,000,000) live sessions; reports both req/s and their ratio.
+// Env: BENCH_MEMORY_SESSIONS, BENCH_MEMORY_LIVE, BENCH_DURATION (s per round, 3),
+// BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), REDIS_URL.
+
+const { randomBytes } = require('node:crypto');
+const { mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const os = require('node:os');
+const { join } = require('node:path');
+const autocannon = require('autocannon');
+const { Redis } = require('ioredis');
+const { RedisTokenStore } = require('../dist/lib');
+const { SECRET, CLIENT, deleteKeys } = require('./fixtures');
+const { startPrivateRedis } = require('./redis-server');
+const { machineInfo } = require('./report');
+const { pinSelf, startTarget } = require('./targets');
+
+function envInt(name, fallback, min) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min} (got "${raw}")`);
+  return value;
+}
+
+const SESSIONS = envInt('BENCH_MEMORY_SESSIONS', 100_000, 1000);
+const LIVE = envInt('BENCH_MEMORY_LIVE', 1_000_000, SESSIONS);
+const FEW = 1000;
+const DURATION = Number(process.env.BENCH_DURATION || 3);
+const ROUNDS = envInt('BENCH_ROUNDS', 3, 1);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 16, 1);
+const IN_FLIGHT = 200;
+const DEVICE = 'device_a';
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function usedMemory(redis) {
+  return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
+}
+
+/** Issues sessions `from` … `to - 1` (user `m<i>`, one device each), IN_FLIGHT at a time; appends their access tokens. */
+async function issueSessions(store, from, to, tokens) {
+  let next = from;
+  const worker = async () => {
+    while (next < to) {
+      const i = next++;
+      const set = await store.issue({
+        clientId: CLIENT.clientId,
+        subject: `m${i}`,
+        username: `m${i}`,
+        scopes: [DEVICE, 'orders:read'],
+        deviceScopes: [DEVICE],
+        accessTokenTtl: CLIENT.accessTokenTtl,
+        refreshTokenTtl: CLIENT.refreshTokenTtl,
+        reuse: { minRemaining: 60 },
+      });
+      tokens[i] = set.accessToken;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/** req/s of GET /api/orders with a random token of `tokens[0 … count - 1]` per request: medians of ROUNDS. */
+async function validation(target, tokens, count) {
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let bad = 0;
+    let responses = 0;
+    const result = await new Promise((resolve, reject) => {
+      autocannon(
+        {
+          url: target.url,
+          connections: CONNECTIONS,
+          duration: DURATION,
+          requests: [
+            {
+              method: 'GET',
+              path: '/api/orders',
+              setupRequest: (request) => ({ ...request, headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * count)]}` } }),
+              onResponse: (status, body) => {
+                responses++;
+                if (status !== 200 || !body.includes('"device":"device_a"')) bad++;
+              },
+            },
+          ],
+        },
+        (error, res) => (error ? reject(error) : resolve(res)),
+      );
+    });
+    if (bad > 0 || responses === 0) throw new Error(`validation with ${count} live tokens: ${bad} of ${responses} answers were not 200 with the API's answer`);
+    rounds.push({ reqPerSec: responses / ((result.finish - result.start) / 1000), p50: result.latency.p50, p99: result.latency.p99 });
+  }
+  return { reqPerSec: median(rounds.map((r) => r.reqPerSec)), p50Ms: median(rounds.map((r) => r.p50)), p99Ms: median(rounds.map((r) => r.p99)), rounds: rounds.map((r) => Math.round(r.reqPerSec)) };
+}
+
+async function main() {
+  pinSelf(1);
+  const started = Date.now();
+  const workDir = mkdtempSync(join(os.tmpdir(), 'bench-memory-'));
+  const prefix = `bench:${randomBytes(6).toString('hex')}:m:`;
+  const server = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await startPrivateRedis({ cpu: 1 });
+  const redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  await redis.connect();
+  let target;
+  try {
+    const store = new RedisTokenStore({ redis, secret: SECRET, keyPrefix: prefix });
+    const tokens = [];
+    const keysBefore = await redis.dbsize();
+    const memoryBefore = await usedMemory(redis);
+    await issueSessions(store, 0, FEW, tokens);
+    target = await startTarget({ name: 'router', script: 'bench/targets/router.js', cpu: 0, logDir: workDir, ready: /listening on/, env: { BENCH_REDIS_URL: server.url, BENCH_KEY_PREFIX: prefix } });
+    console.log(`bench:memory: validation with ${FEW} live tokens …`);
+    const few = await validation(target, tokens, FEW);
+
+    console.log(`bench:memory: issuing ${SESSIONS} device sessions …`);
+    const issueStart = Date.now();
+    await issueSessions(store, FEW, SESSIONS, tokens);
+    const issueSeconds = (Date.now() - issueStart) / 1000;
+    const memoryAfter = await usedMemory(redis);
+    const keysAfter = await redis.dbsize();
+    const bytesPerSession = (memoryAfter - memoryBefore) / SESSIONS;
+    const keysPerSession = (keysAfter - keysBefore) / SESSIONS;
+    console.log(`  ${bytesPerSession.toFixed(0)} bytes and ${keysPerSession.toFixed(2)} keys per session`);
+
+    console.log(`bench:memory: issuing up to ${LIVE} live sessions …`);
+    await issueSessions(store, SESSIONS, LIVE, tokens);
+    const memoryLive = await usedMemory(redis);
+    console.log(`bench:memory: validation with ${LIVE} live tokens …`);
+    const many = await validation(target, tokens, LIVE);
+
+    const report = {
+      date: new Date().toISOString(),
+      machine: await machineInfo(redis),
+      sessions: SESSIONS,
+      deviceScope: DEVICE,
+      bytesPerSession,
+      keysPerSession,
+      issuePerSecond: (SESSIONS - FEW) / issueSeconds,
+      liveSessions: LIVE,
+      usedMemoryLiveMiB: memoryLive / 2 ** 20,
+      validation: { few: { live: FEW, ...few }, many: { live: LIVE, ...many }, ratio: few.reqPerSec / many.reqPerSec },
+      elapsedSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    const pass = (ok) => (ok ? 'PASS' : 'MISS');
+    const m = report.machine;
+    const markdown = [
+      `Run of ${report.date.slice(0, 10)} (${report.elapsedSeconds} s): ${m.cpuModel}, ${m.cores} cores; Node ${m.node}, Redis ${m.redis}.`,
+      '',
+      '| measure | value | issue 8 target |',
+      '| --- | ---: | --- |',
+      `| Redis memory per device session (${SESSIONS.toLocaleString('en')} sessions, \`${DEVICE}\`, all keys) | ${bytesPerSession.toFixed(0)} B | ${pass(bytesPerSession <= 1024)} ≤ 1 KiB |`,
+      `| keys per session | ${keysPerSession.toFixed(2)} | |`,
+      `| used_memory with ${LIVE.toLocaleString('en')} live sessions | ${report.usedMemoryLiveMiB.toFixed(0)} MiB | |`,
+      `| store.issue() rate, 200 in flight | ${report.issuePerSecond.toFixed(0)}/s | |`,
+      `| GET /api/orders (router), ${FEW.toLocaleString('en')} live tokens | ${few.reqPerSec.toFixed(0)} req/s (p99 ${few.p99Ms} ms) | |`,
+      `| GET /api/orders (router), ${LIVE.toLocaleString('en')} live tokens | ${many.reqPerSec.toFixed(0)} req/s (p99 ${many.p99Ms} ms) | |`,
+      `| slowdown (1,000 ÷ ${LIVE.toLocaleString('en')}) | ${report.validation.ratio.toFixed(2)}× | ${pass(report.validation.ratio <= 1.2)} ≤ 1.20× |`,
+      '',
+    ].join('\n');
+    mkdirSync(join(__dirname, 'results'), { recursive: true });
+    writeFileSync(join(__dirname, 'results', 'memory.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(__dirname, 'results', 'memory.md'), markdown);
+    console.log(`\n${markdown}\nwritten to bench/results/memory.json and memory.md`);
+  } finally {
+    if (target) await target.stop();
+    if (process.env.REDIS_URL) await deleteKeys(redis, prefix);
+    await redis.quit();
+    await server.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error('bench:memory:', error.message);
+  process.exitCode = 1;
+});
