@@ -9,8 +9,13 @@ export { requireToken, type AccessTokenInfo, type RequireTokenOptions } from './
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis/redis-token-store';
 export { MemoryTokenData, MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory/memory-token-store';
 export type {
+  CallerProblem,
   GrantClaims,
   IssueRequest,
+  IssueResult,
+  LoginCheck,
+  LoginFailures,
+  SessionInfo,
   RefreshRequest,
   RefreshResult,
   RevokeResult,
@@ -33,7 +38,15 @@ export type {
 } from './options/router-options';
 export { hashPassword, verifyPassword, isPasswordHash } from './auth/password-hash';
 export { parseScope } from './scopes/scope';
-export { DEFAULT_LOGIN_LIMIT } from './grants/login-limiter';
+export {
+  defaultLoginKey,
+  LOGIN_LOCKOUT_DEFAULTS,
+  PARAMETER_LIMITS,
+  SESSION_DEFAULTS,
+  type DeviceLimitPolicy,
+  type LoginLockout,
+  type SessionPolicy,
+} from './options/session-options';
 export {
   OAuthError,
   InvalidRequestError,

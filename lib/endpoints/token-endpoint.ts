@@ -42,7 +42,7 @@ export function tokenEndpoint(options: NormalizedRouterOptions) {
     const grantType = requireParam(params, 'grant_type');
     if (!isGrantType(grantType)) throw new UnsupportedGrantTypeError(`the grant type "${grantType.slice(0, 64)}" is not supported`);
     if (!client.grants.has(grantType)) throw new UnauthorizedClientError(`this client may not use the ${grantType} grant`);
-    const tokens = await GRANTS[grantType]({ client, params, options });
+    const tokens = await GRANTS[grantType]({ client, params, options, ip: req.ip ?? req.socket.remoteAddress ?? '' });
     noStore(res);
     res.status(200).json(tokenResponse(tokens));
   };

@@ -1,18 +1,11 @@
 import { grantScopes, parseScope } from '../scopes/scope';
 import type { GrantHandler } from './grant-context';
+import { issueTokens } from './issue-tokens';
 
 /** RFC 6749 §4.4: the client acts for itself; scopes are checked against the client's roles. */
 export const clientCredentialsGrant: GrantHandler = async ({ client, params, options }) => {
   const requested = parseScope(params.scope);
-  const granted = await grantScopes(requested, { clientId: client.clientId, roles: client.roles }, options);
-  return options.store.issue({
-    clientId: client.clientId,
-    subject: client.clientId,
-    scopes: granted.scopes,
-    deviceScopes: granted.deviceScopes,
-    accessTokenTtl: client.accessTokenTtl,
-    // RFC 6749 §4.4.3: a refresh token SHOULD NOT be included.
-    refreshTokenTtl: undefined,
-    reuse: options.reuse,
-  });
+  const granted = await grantScopes(requested, { clientId: client.clientId, roles: client.roles }, options, client.sessions.requireDevice);
+  // RFC 6749 §4.4.3: a refresh token SHOULD NOT be included.
+  return issueTokens(client, { subject: client.clientId }, granted, options, false);
 };

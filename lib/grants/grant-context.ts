@@ -7,6 +7,8 @@ export interface GrantContext {
   readonly client: NormalizedClient;
   readonly params: FormParams;
   readonly options: NormalizedRouterOptions;
+  /** The client's IP address (Express' `req.ip`, which honours `trust proxy`). */
+  readonly ip: string;
 }
 
 /** A grant handler: validates its parameters and returns the tokens to send. */

@@ -5,7 +5,8 @@ import type { GrantHandler } from './grant-context';
 
 /**
  * RFC 6749 §6: refresh with rotation. The old refresh and access tokens die; a replayed
- * (already rotated) refresh token ends that device's grant (OAuth 2.0 Security BCP §4.14.2).
+ * (already rotated) refresh token ends that device's session (OAuth 2.0 Security BCP §4.14.2),
+ * except for a retry inside the client's `refreshGracePeriod`, which gets the current pair.
  */
 export const refreshTokenGrant: GrantHandler = async ({ client, params, options }) => {
   const refreshToken = requireParam(params, 'refresh_token');
@@ -17,6 +18,8 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, options 
     scopes: requested.length > 0 ? requested : undefined,
     accessTokenTtl: client.accessTokenTtl,
     refreshTokenTtl: client.refreshTokenTtl,
+    reuse: options.reuse !== false,
+    gracePeriod: client.sessions.refreshGracePeriod,
   });
   switch (result.status) {
     case 'ok':

@@ -1,5 +1,14 @@
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { type LoginLimiter, normalizeLoginLimiter } from '../grants/login-limiter';
+import { LockoutCache } from '../grants/lockout-cache';
+import { isDeviceScope } from '../scopes/scope';
+import {
+  normalizeLoginKey,
+  normalizeLoginLockout,
+  normalizeSessionPolicy,
+  SESSION_DEFAULTS,
+  type DeviceLimitPolicy,
+  type LoginLockout,
+  type SessionPolicy,
+} from './session-options';
 import { hashPassword, isPasswordHash, unmatchablePasswordHash, verifyPassword } from '../auth/password-hash';
 import { isScopeToken } from '../scopes/scope';
 import type { TokenStore } from '../stores/token-store';
@@ -22,6 +31,14 @@ export interface ClientRecord {
   readonly roles?: readonly string[] | undefined;
   /** May introspect tokens issued to other clients (RFC 7662 resource server). @default false */
   readonly resourceServer?: boolean | undefined;
+  /** @default the router's `refreshGracePeriod` */
+  readonly refreshGracePeriod?: number | undefined;
+  /** @default the router's `maxDevicesPerUser` */
+  readonly maxDevicesPerUser?: number | undefined;
+  /** @default the router's `onDeviceLimit` */
+  readonly onDeviceLimit?: DeviceLimitPolicy | undefined;
+  /** @default the router's `requireDevice` */
+  readonly requireDevice?: boolean | undefined;
 }
 
 /** A resource owner in a static user list. Give exactly one of `password` and `passwordHash`. */
@@ -112,16 +129,39 @@ export interface TokenRouterOptions {
    */
   readonly scopesSupported?: readonly string[] | undefined;
   /**
-   * Brute-force protection of the password grant (RFC 6749 §4.3.2): a
-   * [rate-limiter-flexible](https://github.com/animir/node-rate-limiter-flexible) limiter keyed by
-   * username, consumed by each failed login. Once its points are used up, that user's logins
-   * answer 429 (`invalid_grant`, with `Retry-After`) until its window has passed; a successful
-   * login resets the count. Give a `RateLimiterRedis` so all gateway instances share the count;
-   * `false` turns the protection off (for example when `users` is a function whose backend,
-   * such as LDAP, locks accounts itself).
-   * @default an in-process RateLimiterMemory: 10 failed logins per user in 15 minutes
+   * Brute-force protection of the password grant (RFC 6749 §4.3.2), counted by the store (in
+   * Redis, shared by every gateway instance): `perIp` failed logins of one user from one client
+   * IP lock that user for that IP, `perUser` failures from all IPs lock the user everywhere, until
+   * `window` seconds after the first counted failure. A locked login answers 429 `invalid_grant`
+   * with `Retry-After`, right password or not, and costs no password hash. A successful login
+   * clears what its IP counted. `false` switches it off (for example when `users` is a backend
+   * that locks accounts itself).
+   * @default { perIp: 10, perUser: 100, window: 900 }
    */
-  readonly loginLimiter?: RateLimiterAbstract | false | undefined;
+  readonly loginLockout?: Partial<LoginLockout> | false | undefined;
+  /**
+   * The counting key of a username for `loginLockout`: a directory that matches usernames
+   * case-insensitively must count `Alice` and `alice` together. Keep the user's hash tag: keys
+   * that differ from the username only in case and Unicode compatibility forms are checked
+   * inside the issuing script; others are still counted but checked only by this process' cache.
+   * @default the username in Unicode NFKC form, lower case (`defaultLoginKey`)
+   */
+  readonly loginKey?: ((username: string) => string) | undefined;
+  /**
+   * Seconds during which a refresh token that was just rotated away answers with the session's
+   * current tokens (a retry of a refresh whose answer was lost), while the token it was rotated
+   * into is unused. 0: strict (the old token is a replay at once). Per client too.
+   * @default 30
+   */
+  readonly refreshGracePeriod?: number | undefined;
+  /** Live sessions of one user with one client (0: no bound). Per client too. @default 50 */
+  readonly maxDevicesPerUser?: number | undefined;
+  /** A new session beyond `maxDevicesPerUser` ends the least recently used one, or is refused. Per client too. @default "end-oldest" */
+  readonly onDeviceLimit?: DeviceLimitPolicy | undefined;
+  /** Token requests without a device scope are `invalid_scope`. Per client too. @default false */
+  readonly requireDevice?: boolean | undefined;
+  /** Mount `GET /devices`, `DELETE /devices/{id}` and `DELETE /devices` (self-service). @default false */
+  readonly deviceEndpoints?: boolean | undefined;
 }
 
 /** The router's options after validation, with lookups in one shape. */
@@ -139,8 +179,12 @@ export interface NormalizedRouterOptions {
   /** The configured issuer, or `undefined` to derive it from each request. */
   readonly issuer: string | undefined;
   readonly scopesSupported: readonly string[];
-  /** Counts failed password logins; `undefined` when switched off. */
-  readonly loginLimiter: LoginLimiter | undefined;
+  /** The password grant's lockout; `undefined` when switched off. */
+  readonly loginLockout: LoginLockout | undefined;
+  readonly loginKey: (username: string) => string;
+  /** Locks the store reported, kept until they end (see `LockoutCache`). */
+  readonly lockouts: LockoutCache;
+  readonly deviceEndpoints: boolean;
   /** Grant types some client may use: those of the static clients, or all for a lookup function. */
   readonly grantTypes: readonly GrantType[];
 }
@@ -153,6 +197,7 @@ export interface NormalizedClient {
   readonly refreshTokenTtl: number;
   readonly roles: readonly string[];
   readonly resourceServer: boolean;
+  readonly sessions: SessionPolicy;
 }
 
 // What an unknown user's password is checked against: hashPassword()'s default parameters with a
@@ -186,7 +231,7 @@ function stringList(value: unknown, name: string): string[] {
 export function normalizeClient(
   record: unknown,
   name: string,
-  defaults: { accessTokenTtl: number; refreshTokenTtl: number },
+  defaults: { accessTokenTtl: number; refreshTokenTtl: number; sessions: SessionPolicy },
 ): NormalizedClient {
   if (!isObject(record)) throw new TypeError(`${name} must be an object`);
   if (!isNonEmptyString(record.clientId)) throw new TypeError(`${name}.clientId must be a non-empty string`);
@@ -208,12 +253,13 @@ export function normalizeClient(
     refreshTokenTtl: positiveInteger(record.refreshTokenTtl, defaults.refreshTokenTtl, `${name}.refreshTokenTtl`),
     roles: stringList(record.roles, `${name}.roles`),
     resourceServer: record.resourceServer === true,
+    sessions: normalizeSessionPolicy(record, name, defaults.sessions),
   };
 }
 
 function normalizeClients(
   clients: unknown,
-  defaults: { accessTokenTtl: number; refreshTokenTtl: number },
+  defaults: { accessTokenTtl: number; refreshTokenTtl: number; sessions: SessionPolicy },
 ): { find: NormalizedRouterOptions['findClient']; needsUsers: boolean; grantTypes: readonly GrantType[] } {
   if (typeof clients === 'function') {
     return {
@@ -357,6 +403,24 @@ function normalizeScopesSupported(scopes: unknown): string[] {
   return [...new Set(list)];
 }
 
+/** An ordinary scope that a device pattern matches would skip the permission check: refused at start-up. */
+function checkOrdinaryScopes(scopes: unknown, defaultScope: string, patterns: readonly RegExp[]): void {
+  if (isDeviceScope(defaultScope, patterns)) {
+    throw new TypeError(`options.defaultScope "${defaultScope}" matches a device scope pattern (options.deviceScopePatterns)`);
+  }
+  if (!isObject(scopes)) return;
+  for (const scope of Object.keys(scopes)) {
+    if (isDeviceScope(scope, patterns)) {
+      throw new TypeError(`options.scopes["${scope}"] is a device scope (it matches options.deviceScopePatterns): device scopes need no roles`);
+    }
+  }
+}
+
+function deviceEndpoints(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new TypeError('options.deviceEndpoints must be a boolean');
+  return value === true;
+}
+
 /**
  * Validates the options of `createTokenRouter()` once, at start-up.
  * @throws TypeError naming the first wrong option.
@@ -369,7 +433,8 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
   }
   const accessTokenTtl = positiveInteger(options.accessTokenTtl, 3600, 'options.accessTokenTtl');
   const refreshTokenTtl = positiveInteger(options.refreshTokenTtl, 86400, 'options.refreshTokenTtl');
-  const clients = normalizeClients(options.clients, { accessTokenTtl, refreshTokenTtl });
+  const sessions = normalizeSessionPolicy(options as unknown as Record<string, unknown>, 'options', SESSION_DEFAULTS);
+  const clients = normalizeClients(options.clients, { accessTokenTtl, refreshTokenTtl, sessions });
   const authenticateUser = normalizeUsers(options.users);
   if (clients.needsUsers && !authenticateUser) {
     throw new TypeError('options.users is required when a client may use the password grant');
@@ -392,20 +457,25 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
   if (typeof bodyLimit !== 'string' && typeof bodyLimit !== 'number') {
     throw new TypeError('options.bodyLimit must be a byte count or a size string such as "16kb"');
   }
+  const patterns = normalizePatterns(options.deviceScopePatterns);
+  checkOrdinaryScopes(options.scopes, defaultScope, patterns);
   return {
     store: options.store,
     findClient: clients.find,
     authenticateUser: authenticateUser ?? (async () => undefined),
     hasUsers: authenticateUser !== undefined,
     isScopeAllowed: normalizeScopes(options.scopes),
-    deviceScopePatterns: normalizePatterns(options.deviceScopePatterns),
+    deviceScopePatterns: patterns,
     defaultScope,
     reuse: options.reuseTokens === false ? false : { minRemaining },
     bodyLimit,
     onError: options.onError,
     issuer: normalizeIssuer(options.issuer),
     scopesSupported: normalizeScopesSupported(options.scopesSupported),
-    loginLimiter: normalizeLoginLimiter(options.loginLimiter),
+    loginLockout: normalizeLoginLockout(options.loginLockout),
+    loginKey: normalizeLoginKey(options.loginKey),
+    lockouts: new LockoutCache(),
+    deviceEndpoints: deviceEndpoints(options.deviceEndpoints),
     grantTypes: clients.grantTypes,
   };
 }

@@ -1,4 +1,5 @@
-import { InvalidScopeError } from '../errors/oauth-error';
+import { InvalidRequestError, InvalidScopeError } from '../errors/oauth-error';
+import { PARAMETER_LIMITS } from '../options/session-options';
 import type { NormalizedRouterOptions, ScopeRequester } from '../options/router-options';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -18,9 +19,14 @@ export function parseScope(raw: string | undefined): string[] {
   if (raw === undefined) return [];
   const tokens = raw.split(' ').filter((token) => token !== '');
   for (const token of tokens) {
+    if (token.length > PARAMETER_LIMITS.scopeLength) {
+      throw new InvalidScopeError(`a scope is longer than ${PARAMETER_LIMITS.scopeLength} characters`);
+    }
     if (!SCOPE_TOKEN.test(token)) throw new InvalidScopeError(`"${token.slice(0, 64)}" is not a valid scope (RFC 6749 §3.3)`);
   }
-  return [...new Set(tokens)].sort(compareCodeUnits);
+  const unique = [...new Set(tokens)];
+  if (unique.length > PARAMETER_LIMITS.scopes) throw new InvalidScopeError(`more than ${PARAMETER_LIMITS.scopes} scopes were asked for`);
+  return unique.sort(compareCodeUnits);
 }
 
 /** Byte-order comparison (scope tokens are ASCII), the same order Redis' Lua `table.sort` uses. */
@@ -46,13 +52,19 @@ export interface GrantedScopes {
  * Decides the granted scopes (WSO2 behaviour): device scopes are granted as asked; an ordinary
  * scope only when the requester holds a role bound to it, otherwise it is dropped silently;
  * when no ordinary scope is left, the default scope is granted.
+ * @throws InvalidRequestError for more than one device scope (a session belongs to one device);
+ *   InvalidScopeError for none when `requireDevice` is set (a typo such as `DEVICE_ipad` must not
+ *   silently give a shared, device-less token).
  */
 export async function grantScopes(
   requested: readonly string[],
   requester: ScopeRequester,
   options: Pick<NormalizedRouterOptions, 'deviceScopePatterns' | 'isScopeAllowed' | 'defaultScope'>,
+  requireDevice = false,
 ): Promise<GrantedScopes> {
   const deviceScopes = requested.filter((scope) => isDeviceScope(scope, options.deviceScopePatterns));
+  if (deviceScopes.length > 1) throw new InvalidRequestError('ask for one device scope at most: a token belongs to one device');
+  if (requireDevice && deviceScopes.length === 0) throw new InvalidScopeError('this client must ask for a device scope (such as device_ipad)');
   const ordinary = requested.filter((scope) => !isDeviceScope(scope, options.deviceScopePatterns));
   const allowed = await Promise.all(ordinary.map((scope) => options.isScopeAllowed(scope, requester)));
   const permitted = ordinary.filter((_scope, index) => allowed[index]);

@@ -1,18 +1,18 @@
 /**
  * The storage contract between the HTTP layer and a backend.
  *
- * A *grant* is what one device holds: one access token, at most one refresh token, the client,
- * the subject and the granted scopes. Its identity is (client, username, sorted granted scopes),
- * so a different `device_*` scope is a different grant. Each method is one atomic step in the
+ * A *device session* is one live grant: one device's access token and (at most one) refresh
+ * token for one client and user. Its identity is (client, username, sorted granted scopes), so a
+ * different `device_*` scope is a different session. Each method is one atomic step in the
  * backend (one Redis round trip), so concurrent requests never see half of a change.
  *
- * Stores never see plain tokens at rest: they keep keyed hashes and, for reuse, ciphertexts
- * (see `TokenCodec`). Every record expires with the last token that needs it.
+ * Stores never see plain tokens at rest (see `TokenCodec`). Every record expires with the last
+ * token that needs it.
  */
 
 /** What a live token stands for. */
 export interface GrantClaims {
-  /** Stable id of the grant; survives refresh-token rotation. */
+  /** The device session's id; survives refresh-token rotation. Opaque, never a token or a hash. */
   readonly grantId: string;
   readonly clientId: string;
   /** The username, or the client id for `client_credentials`. */
@@ -21,7 +21,7 @@ export interface GrantClaims {
   readonly username?: string | undefined;
   /** Granted scopes, sorted and unique. */
   readonly scopes: readonly string[];
-  /** The device scopes among `scopes` (the ones that make up the device's identity). */
+  /** The device scope among `scopes`, as a list of at most one. */
   readonly deviceScopes: readonly string[];
 }
 
@@ -34,22 +34,40 @@ export interface TokenRecord extends GrantClaims {
   readonly expiresAt: number;
 }
 
+/** The password grant's brute-force check, done inside {@link TokenStore.issue}. */
+export interface LoginCheck {
+  /** The counting key of the username (the router's `loginKey`). */
+  readonly key: string;
+  /** The client's IP address. */
+  readonly ip: string;
+  /** Failed logins from this IP that lock the user for this IP. */
+  readonly maxPerIp: number;
+  /** Failed logins from every IP that lock the user everywhere. */
+  readonly maxPerUser: number;
+}
+
 /** Input of {@link TokenStore.issue}. Scopes must already be granted, sorted and unique. */
 export interface IssueRequest {
   readonly clientId: string;
   readonly subject: string;
   readonly username?: string | undefined;
   readonly scopes: readonly string[];
+  /** The device scope among `scopes`, as a list of at most one. */
   readonly deviceScopes: readonly string[];
   /** Access token lifetime in seconds. */
   readonly accessTokenTtl: number;
   /** Refresh token lifetime in seconds; `undefined` issues no refresh token. */
   readonly refreshTokenTtl?: number | undefined;
   /**
-   * `false`: always mint a new grant. Otherwise reuse the identity's live grant while its
-   * access token has more than `minRemaining` seconds left; a grant with less is replaced.
+   * `false`: always make a new session and store nothing a token can be rebuilt from.
+   * Otherwise reuse the identity's live session while its access token has more than
+   * `minRemaining` seconds left (never more than half its lifetime, see {@link reuseThreshold}).
    */
   readonly reuse: false | { readonly minRemaining: number };
+  /** Bounds the live sessions of this user with this client. @default no bound */
+  readonly deviceLimit?: { readonly max: number; readonly onLimit: 'end-oldest' | 'refuse' } | undefined;
+  /** The password grant: refuse while the user is locked, and clear this IP's failures on success. */
+  readonly login?: LoginCheck | undefined;
 }
 
 /** Tokens handed to the client. */
@@ -58,29 +76,49 @@ export interface TokenSet extends GrantClaims {
   readonly refreshToken?: string | undefined;
   /** Whole seconds the access token has left. */
   readonly expiresIn: number;
-  /** Whether these are the tokens of an existing grant. */
+  /** Whether these are the tokens of an existing session. */
   readonly reused: boolean;
 }
+
+/**
+ * `issued`/`reused`: the tokens (`endedSessionId` names a session the device limit ended).
+ * `locked`: the login is refused until `retryAfter` seconds have passed.
+ * `device_limit`: a new session would exceed `IssueRequest.deviceLimit` (`onLimit: "refuse"`).
+ */
+export type IssueResult =
+  | { readonly status: 'issued' | 'reused'; readonly tokens: TokenSet; readonly endedSessionId?: string | undefined }
+  | { readonly status: 'locked'; readonly retryAfter: number }
+  | { readonly status: 'device_limit' };
 
 /** Input of {@link TokenStore.refresh}. */
 export interface RefreshRequest {
   readonly refreshToken: string;
   /** The authenticated client; a refresh token of another client is `invalid`. */
   readonly clientId: string;
-  /** A narrower scope set (sorted, unique); `undefined` keeps the grant's scopes. */
+  /** A narrower scope set (sorted, unique); `undefined` keeps the session's scopes. */
   readonly scopes?: readonly string[] | undefined;
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
+  /** Whether the new tokens may be rebuilt for reuse (the router's `reuseTokens`). @default true */
+  readonly reuse?: boolean | undefined;
+  /**
+   * Seconds during which the refresh token just rotated away still answers with the session's
+   * current tokens (a lost answer retried). 0: strict, the old token is a replay at once.
+   * @default 0
+   */
+  readonly gracePeriod?: number | undefined;
 }
 
 /**
  * `invalid`: unknown, expired or another client's refresh token.
- * `replayed`: an already-rotated refresh token; its grant has been ended (OAuth 2.0 Security BCP).
- * `invalid_scope`: the requested scope is wider than the grant's.
+ * `replayed`: an already-rotated refresh token; its session has been ended (OAuth 2.0 Security BCP).
+ * `invalid_scope`: the requested scope is wider than the session's.
+ * `ok` with `retried`: the grace period gave back the session's current tokens.
  */
 export type RefreshResult =
-  | { readonly status: 'ok'; readonly tokens: TokenSet }
-  | { readonly status: 'invalid' | 'replayed' | 'invalid_scope' };
+  | { readonly status: 'ok'; readonly tokens: TokenSet; readonly retried: boolean }
+  | { readonly status: 'replayed'; readonly sessionId: string }
+  | { readonly status: 'invalid' | 'invalid_scope' };
 
 /** `foreign`: the token belongs to another client and was left alone. */
 export type RevokeResult = 'revoked' | 'unknown' | 'foreign';
@@ -88,35 +126,97 @@ export type RevokeResult = 'revoked' | 'unknown' | 'foreign';
 /** Which kinds of token a lookup or revocation considers, in order. */
 export type TokenTypes = readonly ('access_token' | 'refresh_token')[];
 
+/** One device session as users and operators see it. Times in seconds since the epoch. */
+export interface SessionInfo {
+  /** Opaque session id (never a token or a hash). */
+  readonly id: string;
+  readonly clientId: string;
+  readonly username: string;
+  /** The device scope, or `null`. */
+  readonly device: string | null;
+  readonly scopes: readonly string[];
+  readonly createdAt: number;
+  /** The last token request that issued, reused or refreshed it. */
+  readonly lastUsedAt: number;
+  readonly expiresAt: number;
+}
+
+/** What the self-service calls answer when the caller's token cannot act. */
+export type CallerProblem = 'invalid_token' | 'no_user';
+
+/** Counts of a user's failed logins after {@link TokenStore.recordLoginFailure}. */
+export interface LoginFailures {
+  /** Failures from every IP in the current window. */
+  readonly total: number;
+  /** Failures from this IP in the current window. */
+  readonly fromIp: number;
+  /** Seconds until the window ends (and the counts with it). */
+  readonly retryAfter: number;
+}
+
 /**
- * A token backend. Implementations: `RedisTokenStore`, `MemoryTokenStore`; both pass the same
- * contract suite (`test/stores/token-store.contract.ts`).
+ * A token backend. Implementations: `RedisTokenStore`, `MemoryTokenStore`; both run the same
+ * scripts on the same data model and pass the same contract suite
+ * (`test/stores/token-store.contract.ts`).
  *
  * Methods throw `StoreUnavailableError` when the backend cannot answer in time.
  */
 export interface TokenStore {
   /**
-   * Issue-or-reuse, atomically: concurrent identical requests yield one grant.
-   * Writes the grant, its identity index and its token hashes, each expiring with the
-   * longest-lived token of the grant.
+   * Issue-or-reuse, atomically: concurrent identical requests yield one session. Writes the
+   * session, its identity, its token pointers and its index entry, each expiring with the
+   * longest-lived token of the session.
    */
-  issue(request: IssueRequest): Promise<TokenSet>;
+  issue(request: IssueRequest): Promise<IssueResult>;
 
   /**
    * Rotates a refresh token: the old refresh and access tokens die, the old refresh token is
-   * remembered (until it would have expired) so a replay ends the grant.
+   * remembered (until it would have expired) so presenting it again is a grace-period retry or a
+   * replay that ends the session.
    */
   refresh(request: RefreshRequest): Promise<RefreshResult>;
 
   /**
-   * Ends the grant of an access or refresh token issued to `clientId` (RFC 7009).
-   * Other grants of the same user, other devices included, are untouched.
+   * Ends the session of an access or refresh token issued to `clientId` (RFC 7009).
+   * Other sessions of the same user, other devices included, are untouched.
    */
   revoke(token: string, clientId: string, types?: TokenTypes): Promise<RevokeResult>;
 
   /** The live token's record, or `null` for anything unknown, expired, revoked or malformed. */
   lookup(token: string, types?: TokenTypes): Promise<TokenRecord | null>;
 
+  /** Counts a failed password login of `loginKey` from `ip` in a window of `window` seconds. */
+  recordLoginFailure(loginKey: string, ip: string, window: number): Promise<LoginFailures>;
+
+  /** The caller's sessions with the caller's client, most recently used first. */
+  listDevices(accessToken: string): Promise<{ readonly current: string; readonly sessions: readonly SessionInfo[] } | CallerProblem>;
+
+  /** Ends one session of the caller's user and client; `not_found` for any other id. */
+  endDevice(accessToken: string, sessionId: string): Promise<'ended' | 'not_found' | CallerProblem>;
+
+  /** Ends every session of the caller's user and client but the caller's own. */
+  endOtherDevices(accessToken: string): Promise<{ readonly ended: number } | CallerProblem>;
+
+  /** Operators: a user's live sessions, with one client or all, most recently used first. */
+  listSessions(username: string, clientId?: string): Promise<SessionInfo[]>;
+
+  /** Operators: ends one session of a user; `false` when it is not a live session of theirs. */
+  endSession(username: string, sessionId: string): Promise<boolean>;
+
+  /** Operators: ends every session of a user with every client (after a password change). */
+  endUserSessions(username: string): Promise<number>;
+
+  /** Operators: forgets the failed logins counted against `loginKey` (unlocks the user). */
+  clearLoginFailures(loginKey: string): Promise<void>;
+
   /** Resolves when the backend answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
+}
+
+/**
+ * The reuse threshold in ms: a token is reused while more than this is left. Never more than half
+ * the token's own lifetime, so a short-lived token (even 2 s) is still reused while it is live.
+ */
+export function reuseThreshold(minRemaining: number, accessTokenTtl: number): number {
+  return Math.min(minRemaining * 1000, Math.floor((accessTokenTtl * 1000) / 2));
 }

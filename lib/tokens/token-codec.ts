@@ -1,43 +1,41 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * How tokens look, how they are hashed for lookup and how they are encrypted for reuse.
+ * How tokens look and how they are checked.
  *
- * A token is `<tag>.<secret part>`: the tag is a keyed hash of (client, subject), so every
- * key of one client/user lives in one Redis Cluster slot and a lookup needs no index; the
- * secret part is 256 bits from `crypto.randomBytes`. Stores keep only keyed hashes of tokens
- * (HMAC-SHA-256) and, where reuse needs the value back, an AES-256-GCM ciphertext: a dump or
- * a replica of the store gives nobody a usable token.
+ * A token is `<tag>.<seed>.<mac>`:
+ * - `tag`: the hash tag of the token's user (see {@link userTag}), so a lookup knows the Redis
+ *   Cluster slot of every key it needs without an index. It does not depend on the secret.
+ * - `seed`: 256 bits from `crypto.randomBytes` (RFC 6749 §10.10, RFC 6750 §5.2).
+ * - `mac`: HMAC-SHA-256 of `<tag>.<seed>` under the server secret, truncated to 128 bits.
  *
- * Secrets are a list, newest first: new tokens use the newest, lookups try them all, so a
- * rotated-out secret keeps its live tokens working until they expire.
+ * Stores keep only `hash(seed)` as the token's lookup key and, where reuse needs the token back,
+ * the seed itself. Without the server secret neither gives a usable token, so a Redis dump or a
+ * replica is useless to an attacker; with reuse off not even the seed is stored. Rebuilding a
+ * reused token costs one HMAC: nothing is encrypted, nothing minted to be thrown away.
+ *
+ * Secrets are a list, newest first: new tokens are MACed with the newest; a token MACed with an
+ * older one keeps working (and keeps being reused, unchanged) until it expires.
  */
 
 const TAG_LENGTH = 12; // base64url characters: 72 bits, plenty to spread users over slots
-const RANDOM_BYTES = 32; // 256 bits (RFC 6749 §10.10, RFC 6750 §5.2)
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/;
+const SEED_BYTES = 32;
+const MAC_BYTES = 16;
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
 const MIN_SECRET_LENGTH = 32;
-
-interface DerivedKeys {
-  readonly hash: Buffer;
-  readonly encrypt: Buffer;
-  readonly tag: Buffer;
-  /** Identifies the encryption key inside a ciphertext, so rotation can pick the right one. */
-  readonly keyId: string;
-}
 
 /** A server secret, or a list of them with the newest first. */
 export type TokenSecret = string | readonly string[];
 
-function derive(secret: string): DerivedKeys {
-  const key = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'express-oauth-device-tokens', info, 32));
-  const encrypt = key('token-encryption');
-  return {
-    hash: key('token-hash'),
-    encrypt,
-    tag: key('slot-tag'),
-    keyId: createHmac('sha256', encrypt).update('key-id').digest('base64url').slice(0, 8),
-  };
+interface MacKey {
+  readonly key: Buffer;
+  /** Names the secret inside stored records, so reuse picks the key a token was made with. */
+  readonly id: string;
+}
+
+function macKey(secret: string): MacKey {
+  const key = Buffer.from(hkdfSync('sha256', secret, 'express-oauth-device-tokens', 'token-mac', 32));
+  return { key, id: createHmac('sha256', key).update('key-id').digest('base64url').slice(0, 8) };
 }
 
 /**
@@ -45,7 +43,7 @@ function derive(secret: string): DerivedKeys {
  * @throws TypeError naming `optionName` when it is not a non-empty list of long enough strings.
  */
 export function normalizeSecrets(secret: unknown, optionName: string): string[] {
-  const list = Array.isArray(secret) ? secret : [secret];
+  const list: unknown[] = Array.isArray(secret) ? secret : [secret];
   if (list.length === 0) throw new TypeError(`${optionName} must be a string or a non-empty array of strings`);
   list.forEach((item, index) => {
     const name = Array.isArray(secret) ? `${optionName}[${index}]` : optionName;
@@ -57,67 +55,73 @@ export function normalizeSecrets(secret: unknown, optionName: string): string[] 
   return list as string[];
 }
 
-/** Mints, hashes, encrypts and decrypts tokens with the server secret(s). */
+/**
+ * The hash tag of a user (the grant's subject: a username, or the client id of a
+ * `client_credentials` grant). Letter case and Unicode compatibility forms are folded, so
+ * `Alice` and `alice` share a slot (and a failed-login counter keyed by either lands there).
+ */
+export function userTag(subject: string): string {
+  return createHash('sha256')
+    .update(`subject\n${subject.normalize('NFKC').toLowerCase()}`)
+    .digest('base64url')
+    .slice(0, TAG_LENGTH);
+}
+
+/** The lookup key of a token: a hash of its seed (the MAC, which needs the secret, is never stored). */
+export function seedHash(seed: string): string {
+  return createHash('sha256').update(seed).digest().subarray(0, 16).toString('base64url');
+}
+
+/** A token taken apart, its MAC checked. */
+export interface ParsedToken {
+  readonly tag: string;
+  /** The lookup key of the token (see {@link seedHash}). */
+  readonly hash: string;
+}
+
+/** Makes and checks tokens with the server secret(s). */
 export class TokenCodec {
-  private readonly keys: readonly DerivedKeys[];
+  private readonly keys: readonly MacKey[];
+  /** The id of the newest secret: new tokens are MACed with it. */
+  readonly keyId: string;
+  /** The ids of every secret this codec holds, space-separated (for the stores' scripts). */
+  readonly keyIds: string;
 
   /** @param secret one secret or a list, newest first; each at least 32 characters. */
   constructor(secret: TokenSecret, optionName = 'options.secret') {
-    this.keys = normalizeSecrets(secret, optionName).map(derive);
+    this.keys = normalizeSecrets(secret, optionName).map(macKey);
+    this.keyId = this.keys[0]!.id;
+    this.keyIds = this.keys.map((key) => key.id).join(' ');
   }
 
-  /** The slot tag of a (client, subject) pair: every key of that pair shares it. */
-  slotTag(clientId: string, subject: string): string {
-    return createHmac('sha256', this.keys[0]!.tag)
-      .update(`${clientId}\n${subject}`)
-      .digest('base64url')
-      .slice(0, TAG_LENGTH);
+  /** `count` fresh seeds of 256 random bits each, from one call to `randomBytes`. */
+  seeds(count: number): string[] {
+    const bytes = randomBytes(SEED_BYTES * count);
+    return Array.from({ length: count }, (_, i) => bytes.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES).toString('base64url'));
   }
 
-  /** A new token in the given slot. */
-  mint(tag: string): string {
-    return `${tag}.${randomBytes(RANDOM_BYTES).toString('base64url')}`;
+  /** The token of a seed, MACed with the secret `keyId` names; `undefined` when this codec lacks it. */
+  token(tag: string, seed: string, keyId: string = this.keyId): string | undefined {
+    const key = this.keys.find((candidate) => candidate.id === keyId);
+    return key && `${tag}.${seed}.${this.mac(key, tag, seed).toString('base64url')}`;
   }
 
-  /** The slot tag of a token, or `undefined` when the string cannot be one of ours. */
-  tagOf(token: string): string | undefined {
-    return TOKEN_PATTERN.test(token) ? token.slice(0, TAG_LENGTH) : undefined;
+  /**
+   * The tag and lookup key of a token whose MAC one of the secrets confirms; `undefined` for
+   * anything else, found without asking the store.
+   */
+  parse(token: string): ParsedToken | undefined {
+    if (token.length !== 79 || !TOKEN_PATTERN.test(token)) return undefined;
+    const tag = token.slice(0, TAG_LENGTH);
+    const seed = token.slice(TAG_LENGTH + 1, TAG_LENGTH + 44);
+    const given = Buffer.from(token.slice(TAG_LENGTH + 45), 'base64url');
+    // Every secret is tried, so the time taken does not tell which one (if any) matched.
+    let valid = false;
+    for (const key of this.keys) valid = timingSafeEqual(this.mac(key, tag, seed), given) || valid;
+    return valid ? { tag, hash: seedHash(seed) } : undefined;
   }
 
-  /** The keyed hash new records are written under. */
-  hash(token: string): string {
-    return this.hashWith(this.keys[0]!, token);
-  }
-
-  /** Every hash the token may be stored under, newest secret first. */
-  candidateHashes(token: string): string[] {
-    return this.keys.map((keys) => this.hashWith(keys, token));
-  }
-
-  /** AES-256-GCM: `<keyId>.<iv>.<ciphertext>.<auth tag>`, all base64url. */
-  encrypt(token: string): string {
-    const keys = this.keys[0]!;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', keys.encrypt, iv);
-    const body = Buffer.concat([cipher.update(token, 'utf8'), cipher.final()]);
-    return [keys.keyId, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
-  }
-
-  /** The token inside a ciphertext, or `undefined` when no current secret opens it. */
-  decrypt(sealed: string): string | undefined {
-    const [keyId, iv, body, authTag] = sealed.split('.');
-    const keys = this.keys.find((candidate) => candidate.keyId === keyId);
-    if (!keys || iv === undefined || body === undefined || authTag === undefined) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', keys.encrypt, Buffer.from(iv, 'base64url'));
-      decipher.setAuthTag(Buffer.from(authTag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
-    } catch {
-      return undefined;
-    }
-  }
-
-  private hashWith(keys: DerivedKeys, token: string): string {
-    return createHmac('sha256', keys.hash).update(token).digest('base64url');
+  private mac(key: MacKey, tag: string, seed: string): Buffer {
+    return createHmac('sha256', key.key).update(`${tag}.${seed}`).digest().subarray(0, MAC_BYTES);
   }
 }

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { RedisTokenStore, StoreUnavailableError } from '../../lib';
 import { type RedisSentinelHandle, startRedisSentinel } from '../support/redis-servers';
-import { describeTokenStoreContract, issueRequest, SECRET } from './token-store.contract';
+import { describeTokenStoreContract, issueRequest, tokensOf, SECRET } from './token-store.contract';
 
 // The Redis store behind Redis Sentinel: a private master, replica and Sentinel started by this
 // file. The README tells operators to give the store an ioredis client built for Sentinel; this
@@ -38,7 +38,7 @@ describe('RedisTokenStore on Redis Sentinel', () => {
 
   it('answers StoreUnavailableError while the master is gone and serves the same tokens from the promoted replica', async () => {
     const store = new RedisTokenStore({ redis, secret: SECRET, operationTimeout: 500 });
-    const tokens = await store.issue(issueRequest());
+    const tokens = await tokensOf(store, issueRequest());
     const oldMaster = sentinel.master.port;
     expect(await redis.call('WAIT', '1', '2000')).toBe(1); // the replica has the token's keys
 
@@ -55,7 +55,7 @@ describe('RedisTokenStore on Redis Sentinel', () => {
     expect(Number(serving)).not.toBe(oldMaster);
 
     // the promoted replica takes writes: the same device gets its token back, a revoke ends it
-    const again = await store.issue({ ...issueRequest(), clientId: 'app', subject: record!.subject, username: record!.username });
+    const again = await tokensOf(store, { ...issueRequest(), clientId: 'app', subject: record!.subject, username: record!.username });
     expect(again).toMatchObject({ reused: true, accessToken: tokens.accessToken });
     expect(await store.revoke(tokens.accessToken, 'app')).toBe('revoked');
     expect(await store.lookup(tokens.accessToken)).toBeNull();

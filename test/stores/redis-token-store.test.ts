@@ -6,7 +6,7 @@ import {
   RedisTokenStore,
   requireToken,
   StoreUnavailableError,
-  type TokenStore,
+  type TokenSet,
 } from '../../lib';
 import { type RedisServerHandle, startRedis } from '../support/redis-servers';
 import {
@@ -17,7 +17,7 @@ import {
   type TestRedisClient,
   uniquePrefix,
 } from '../support/redis';
-import { describeTokenStoreContract, issueRequest, NEW_SECRET, SECRET } from './token-store.contract';
+import { describeTokenStoreContract, issueRequest, tokensOf, NEW_SECRET, SECRET } from './token-store.contract';
 
 // The Redis store on a real single node and a real 3-node Cluster (both started privately by
 // test/support/global-setup.ts), plus a private server of this file's own for the tests that
@@ -65,12 +65,12 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       for (let i = 0; i < 5; i++) {
         const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
-        const a = await store.issue(ipad);
-        const b = await store.issue(iphone);
-        const again = await store.issue(ipad);
-        const legacy = await old.issue(issueRequest());
-        const service = await store.issue(issueRequest({ username: undefined, refreshTokenTtl: undefined }));
-        const once = await store.issue(issueRequest({ reuse: false }));
+        const a = await tokensOf(store, ipad);
+        const b = await tokensOf(store, iphone);
+        const again = await tokensOf(store, ipad);
+        const legacy = await tokensOf(old, issueRequest());
+        const service = await tokensOf(store, issueRequest({ username: undefined, refreshTokenTtl: undefined }));
+        const once = await tokensOf(store, issueRequest({ reuse: false }));
         remember(a.accessToken, a.refreshToken, b.accessToken, b.refreshToken, again.accessToken);
         remember(legacy.accessToken, legacy.refreshToken, service.accessToken, once.accessToken, once.refreshToken);
         const rotated = await store.refresh({ refreshToken: a.refreshToken!, clientId: 'app', accessTokenTtl: 3600, refreshTokenTtl: 86400 });
@@ -91,30 +91,49 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       expect(withoutTtl).toEqual([]);
     });
 
-    it('keeps no plain token, nor its random part, in any key or value', async () => {
+    /** Every key and value under the prefix, as one text. */
+    async function everythingStored(): Promise<string> {
       const keys = await allKeysWithPrefix(redis, prefix);
       const dumps = await Promise.all(
         keys.map(async (key) => {
           const type = await redis.type(key);
-          const value = type === 'hash' ? Object.values(await redis.hgetall(key)).join('\n') : await redis.get(key);
+          const value =
+            type === 'hash' ? Object.values(await redis.hgetall(key)).join('\n')
+            : type === 'zset' ? (await redis.zrange(key, 0, -1)).join('\n')
+            : type === 'set' ? (await redis.smembers(key)).join('\n')
+            : await redis.get(key);
           return `${key}\n${value ?? ''}`;
         }),
       );
-      const everything = dumps.join('\n');
+      return dumps.join('\n');
+    }
+
+    it('keeps no plain token, nor its MAC, in any key or value (a dump gives no usable token)', async () => {
+      const everything = await everythingStored();
       expect(seen.length).toBeGreaterThan(50);
       for (const token of seen) {
         expect(everything).not.toContain(token);
+        expect(everything).not.toContain(token.split('.')[2]);
+      }
+    });
+
+    it('with reuse off keeps nothing a token can be rebuilt from, refresh included', async () => {
+      const once = await tokensOf(store, issueRequest({ reuse: false }));
+      const rotated = await store.refresh({ refreshToken: once.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, reuse: false });
+      if (rotated.status !== 'ok') throw new Error(`refresh failed: ${rotated.status}`);
+      const everything = await everythingStored();
+      for (const token of [once.accessToken, once.refreshToken!, rotated.tokens.accessToken, rotated.tokens.refreshToken!]) {
         expect(everything).not.toContain(token.split('.')[1]);
       }
     });
 
-    it("puts all keys of one user's grants under one hash tag", async () => {
-      const tokens = await store.issue(issueRequest());
+    it("puts all keys of one user's sessions under one hash tag", async () => {
+      const tokens = await tokensOf(store, issueRequest());
       const tag = tokens.accessToken.split('.')[0];
       const keys = (await allKeysWithPrefix(redis, prefix)).filter((key) => key.includes(`{${tag}}`));
       expect(keys.map((key) => key.slice(prefix.length, prefix.length + tag!.length + 2))).toEqual(keys.map(() => `{${tag}}`));
-      // access, refresh, grant and identity keys
-      expect(keys.map((key) => key.split(':').at(-2)).sort()).toEqual(['a', 'g', 'i', 'r']);
+      // session, access, refresh, identity, index and client-list keys
+      expect(keys.map((key) => key.slice(prefix.length + tag!.length + 3).split(':')[0]).sort()).toEqual(['a', 'i', 'r', 's', 'x', 'xc']);
     });
   });
 
@@ -171,19 +190,19 @@ describe('RedisTokenStore on a private server', () => {
       }
     }
 
-    let tokens: Awaited<ReturnType<TokenStore['issue']>>;
+    let tokens: TokenSet;
     beforeAll(async () => {
       // Warm-up: ioredis loads each script once (EVALSHA, NOSCRIPT, EVAL) on first use.
-      const warm = await store.issue(issueRequest({ subject: 'warm', username: 'warm' }));
+      const warm = await tokensOf(store, issueRequest({ subject: 'warm', username: 'warm' }));
       await store.lookup(warm.accessToken);
       await store.refresh({ refreshToken: warm.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 });
       await store.revoke(warm.accessToken, 'app');
-      tokens = await store.issue(issueRequest({ subject: 'counted', username: 'counted' }));
+      tokens = await tokensOf(store, issueRequest({ subject: 'counted', username: 'counted' }));
     });
 
     it.each<[string, () => Promise<unknown>]>([
-      ['issue (mint)', () => store.issue(issueRequest())],
-      ['issue (reuse)', () => store.issue(issueRequest({ subject: 'counted', username: 'counted' }))],
+      ['issue (mint)', () => tokensOf(store, issueRequest())],
+      ['issue (reuse)', () => tokensOf(store, issueRequest({ subject: 'counted', username: 'counted' }))],
       ['lookup', () => store.lookup(tokens.accessToken)],
       ['lookup of a refresh token', () => store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token'])],
       ['refresh', () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 })],
@@ -249,7 +268,7 @@ describe('RedisTokenStore on a private server', () => {
     });
 
     it('answers StoreUnavailableError after operationTimeout when Redis hangs', async () => {
-      const tokens = await store.issue(issueRequest());
+      const tokens = await tokensOf(store, issueRequest());
       process.kill(server.pid, 'SIGSTOP');
       try {
         const started = Date.now();

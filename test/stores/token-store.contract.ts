@@ -1,4 +1,4 @@
-import type { IssueRequest, TokenStore } from '../../lib';
+import type { IssueRequest, TokenSet, TokenStore } from '../../lib';
 
 /** A store under test, with the means to make a second one over the same data. */
 export interface StoreUnderTest {
@@ -11,6 +11,13 @@ export const SECRET = 'contract-suite-secret-0123456789abcdef';
 export const NEW_SECRET = 'contract-suite-rotated-secret-abcdef0123456789';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The tokens of an issue that must succeed (issued or reused). */
+export async function tokensOf(store: TokenStore, request: IssueRequest): Promise<TokenSet> {
+  const result = await store.issue(request);
+  if (result.status !== 'issued' && result.status !== 'reused') throw new Error(`issue() answered ${result.status}`);
+  return result.tokens;
+}
 
 let counter = 0;
 /** A fresh identity per test, so tests never see each other's grants. */
@@ -45,10 +52,11 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
     describe('issue()', () => {
       it('mints 256-bit random tokens with the granted claims', async () => {
         const req = issueRequest();
-        const tokens = await store.issue(req);
+        const tokens = await tokensOf(store, req);
         expect(tokens.reused).toBe(false);
-        expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/);
-        expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/);
+        // <user tag>.<256-bit seed>.<128-bit MAC>
+        expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
+        expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
         expect(tokens.refreshToken).not.toBe(tokens.accessToken);
         expect(tokens.expiresIn).toBe(3600);
         expect(tokens.scopes).toEqual(['device_ipad', 'orders:read']);
@@ -68,16 +76,16 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('issues no refresh token when refreshTokenTtl is undefined', async () => {
-        const tokens = await store.issue(issueRequest({ refreshTokenTtl: undefined }));
+        const tokens = await tokensOf(store, issueRequest({ refreshTokenTtl: undefined }));
         expect(tokens.refreshToken).toBeUndefined();
         expect(await store.lookup(tokens.accessToken)).not.toBeNull();
       });
 
       it('reuses the live token for the same device, with a smaller expires_in', async () => {
         const req = issueRequest();
-        const first = await store.issue(req);
+        const first = await tokensOf(store, req);
         await sleep(1100);
-        const second = await store.issue(req);
+        const second = await tokensOf(store, req);
         expect(second.reused).toBe(true);
         expect(second.accessToken).toBe(first.accessToken);
         expect(second.refreshToken).toBe(first.refreshToken);
@@ -89,8 +97,8 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       it('gives two devices of one user different tokens', async () => {
         const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
-        const a = await store.issue(ipad);
-        const b = await store.issue(iphone);
+        const a = await tokensOf(store, ipad);
+        const b = await tokensOf(store, iphone);
         expect(b.reused).toBe(false);
         expect(b.accessToken).not.toBe(a.accessToken);
         expect(b.refreshToken).not.toBe(a.refreshToken);
@@ -99,26 +107,34 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
       it('treats another scope set as another identity', async () => {
         const req = issueRequest();
-        const a = await store.issue(req);
-        const b = await store.issue({ ...req, scopes: ['device_ipad', 'orders:read', 'orders:write'] });
+        const a = await tokensOf(store, req);
+        const b = await tokensOf(store, { ...req, scopes: ['device_ipad', 'orders:read', 'orders:write'] });
         expect(b.accessToken).not.toBe(a.accessToken);
         expect(await store.lookup(a.accessToken)).not.toBeNull();
       });
 
       it('mints a new token on every request when reuse is off, leaving the old ones live', async () => {
         const req = issueRequest({ reuse: false });
-        const a = await store.issue(req);
-        const b = await store.issue(req);
+        const a = await tokensOf(store, req);
+        const b = await tokensOf(store, req);
         expect(b.reused).toBe(false);
         expect(b.accessToken).not.toBe(a.accessToken);
         expect(await store.lookup(a.accessToken)).not.toBeNull();
         expect(await store.lookup(b.accessToken)).not.toBeNull();
       });
 
-      it('replaces (and ends) a grant whose token has no more than minRemaining left', async () => {
-        const req = issueRequest({ accessTokenTtl: 30, reuse: { minRemaining: 60 } });
-        const a = await store.issue(req);
-        const b = await store.issue(req);
+      it('reuses a short-lived token while it is live: the minimum left never exceeds half its lifetime', async () => {
+        const req = issueRequest({ accessTokenTtl: 2, reuse: { minRemaining: 60 } });
+        const a = await tokensOf(store, req);
+        const b = await tokensOf(store, req);
+        expect(b).toMatchObject({ reused: true, accessToken: a.accessToken, refreshToken: a.refreshToken });
+      });
+
+      it('replaces (and ends) a session whose token has no more than the minimum left', async () => {
+        const req = issueRequest({ accessTokenTtl: 2, reuse: { minRemaining: 60 } });
+        const a = await tokensOf(store, req);
+        await sleep(1100); // under 1 s (half of 2 s) left
+        const b = await tokensOf(store, req);
         expect(b.reused).toBe(false);
         expect(b.accessToken).not.toBe(a.accessToken);
         expect(await store.lookup(a.accessToken)).toBeNull();
@@ -128,14 +144,14 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
       it('yields exactly one token for 100 concurrent identical requests', async () => {
         const req = issueRequest();
-        const results = await Promise.all(Array.from({ length: 100 }, () => store.issue(req)));
+        const results = await Promise.all(Array.from({ length: 100 }, () => tokensOf(store, req)));
         expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
         expect(new Set(results.map((r) => r.refreshToken)).size).toBe(1);
         expect(results.filter((r) => !r.reused)).toHaveLength(1);
       });
 
       it('lets an access token expire with its TTL', async () => {
-        const tokens = await store.issue(issueRequest({ accessTokenTtl: 1, refreshTokenTtl: 1, reuse: false }));
+        const tokens = await tokensOf(store, issueRequest({ accessTokenTtl: 1, refreshTokenTtl: 1, reuse: false }));
         expect(await store.lookup(tokens.accessToken)).not.toBeNull();
         await sleep(1200);
         expect(await store.lookup(tokens.accessToken)).toBeNull();
@@ -144,7 +160,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
     describe('lookup()', () => {
       it('returns null for unknown, malformed and empty tokens', async () => {
-        const tokens = await store.issue(issueRequest());
+        const tokens = await tokensOf(store, issueRequest());
         const forged = `${tokens.accessToken.slice(0, 13)}${'A'.repeat(43)}`;
         for (const token of [forged, 'not-a-token', '', `${tokens.accessToken}x`, '{tag}:a:x']) {
           expect(await store.lookup(token)).toBeNull();
@@ -152,7 +168,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('finds a refresh token only when asked for refresh tokens', async () => {
-        const tokens = await store.issue(issueRequest());
+        const tokens = await tokensOf(store, issueRequest());
         expect(await store.lookup(tokens.refreshToken!)).toBeNull();
         const record = await store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']);
         expect(record).toMatchObject({ tokenType: 'refresh_token', grantId: tokens.grantId });
@@ -160,10 +176,10 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('keeps tokens of a rotated-out secret valid while new ones use the new secret', async () => {
-        const tokens = await store.issue(issueRequest());
+        const tokens = await tokensOf(store, issueRequest());
         const rotated = subject.withSecret([NEW_SECRET, SECRET]);
         expect(await rotated.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
-        const fresh = await rotated.issue(issueRequest());
+        const fresh = await tokensOf(rotated, issueRequest());
         expect(await rotated.lookup(fresh.accessToken)).not.toBeNull();
         // A store that only knows the old secret cannot read the new token.
         expect(await store.lookup(fresh.accessToken)).toBeNull();
@@ -173,21 +189,21 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
       it('gives a device a new token, not an error, once the secret of its live token is dropped', async () => {
         const req = issueRequest();
-        const old = await store.issue(req);
+        const old = await tokensOf(store, req);
         const dropped = subject.withSecret(NEW_SECRET);
-        const fresh = await dropped.issue(req);
+        const fresh = await tokensOf(dropped, req);
         expect(fresh.reused).toBe(false);
         expect(fresh.accessToken).not.toBe(old.accessToken);
         expect(await dropped.lookup(fresh.accessToken)).toMatchObject({ grantId: fresh.grantId });
         expect(await dropped.lookup(old.accessToken)).toBeNull();
-        expect(await dropped.issue(req)).toMatchObject({ reused: true, accessToken: fresh.accessToken });
+        expect(await tokensOf(dropped, req)).toMatchObject({ reused: true, accessToken: fresh.accessToken });
       });
     });
 
     describe('refresh()', () => {
       it('rotates: new tokens, old refresh and access tokens dead, scopes and device kept', async () => {
         const req = issueRequest();
-        const first = await store.issue(req);
+        const first = await tokensOf(store, req);
         const result = await store.refresh({
           refreshToken: first.refreshToken!,
           clientId: 'app',
@@ -207,14 +223,14 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         expect(await store.lookup(first.accessToken)).toBeNull();
         expect(await store.lookup(next.accessToken)).toMatchObject({ scopes: ['device_ipad', 'orders:read'] });
         // The same device asking again now gets the rotated tokens.
-        const again = await store.issue(req);
+        const again = await tokensOf(store, req);
         expect(again.accessToken).toBe(next.accessToken);
         expect(again.refreshToken).toBe(next.refreshToken);
       });
 
       it('allows a narrower scope and keeps the device scope', async () => {
         const req = issueRequest({ scopes: ['device_ipad', 'orders:read', 'orders:write'] });
-        const first = await store.issue(req);
+        const first = await tokensOf(store, req);
         const result = await store.refresh({
           refreshToken: first.refreshToken!,
           clientId: 'app',
@@ -229,7 +245,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it('refuses a wider scope and leaves the grant alone', async () => {
-        const first = await store.issue(issueRequest());
+        const first = await tokensOf(store, issueRequest());
         const result = await store.refresh({
           refreshToken: first.refreshToken!,
           clientId: 'app',
@@ -242,7 +258,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it("refuses another client's refresh token and leaves the grant alone", async () => {
-        const first = await store.issue(issueRequest());
+        const first = await tokensOf(store, issueRequest());
         const result = await store.refresh({ refreshToken: first.refreshToken!, clientId: 'other', accessTokenTtl: 600, refreshTokenTtl: 7200 });
         expect(result.status).toBe('invalid');
         expect(await store.lookup(first.accessToken)).not.toBeNull();
@@ -257,8 +273,8 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       it("ends only that device's grant when a rotated refresh token is replayed", async () => {
         const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
-        const ipadTokens = await store.issue(ipad);
-        const iphoneTokens = await store.issue(iphone);
+        const ipadTokens = await tokensOf(store, ipad);
+        const iphoneTokens = await tokensOf(store, iphone);
         const rotated = await store.refresh({ refreshToken: ipadTokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
         expect(rotated.status).toBe('ok');
         if (rotated.status !== 'ok') return;
@@ -275,19 +291,19 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       it("revoking one device's access token ends its grant and leaves the other device alone", async () => {
         const ipad = issueRequest();
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
-        const a = await store.issue(ipad);
-        const b = await store.issue(iphone);
+        const a = await tokensOf(store, ipad);
+        const b = await tokensOf(store, iphone);
         expect(await store.revoke(a.accessToken, 'app')).toBe('revoked');
         expect(await store.lookup(a.accessToken)).toBeNull();
         expect(await store.lookup(a.refreshToken!, ['refresh_token'])).toBeNull();
         expect(await store.lookup(b.accessToken)).not.toBeNull();
         // The device logs in again and gets a new token, not the revoked one.
-        const again = await store.issue(ipad);
+        const again = await tokensOf(store, ipad);
         expect(again.accessToken).not.toBe(a.accessToken);
       });
 
       it('revoking a refresh token ends the access token too', async () => {
-        const a = await store.issue(issueRequest());
+        const a = await tokensOf(store, issueRequest());
         expect(await store.revoke(a.refreshToken!, 'app', ['refresh_token', 'access_token'])).toBe('revoked');
         expect(await store.lookup(a.accessToken)).toBeNull();
         const refreshed = await store.refresh({ refreshToken: a.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 });
@@ -295,14 +311,14 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
       });
 
       it("never revokes another client's token", async () => {
-        const a = await store.issue(issueRequest());
+        const a = await tokensOf(store, issueRequest());
         expect(await store.revoke(a.accessToken, 'other')).toBe('foreign');
         expect(await store.revoke(a.refreshToken!, 'other')).toBe('foreign');
         expect(await store.lookup(a.accessToken)).not.toBeNull();
       });
 
       it('answers unknown for unknown, malformed and already revoked tokens', async () => {
-        const a = await store.issue(issueRequest());
+        const a = await tokensOf(store, issueRequest());
         expect(await store.revoke(a.accessToken, 'app')).toBe('revoked');
         expect(await store.revoke(a.accessToken, 'app')).toBe('unknown');
         expect(await store.revoke('garbage', 'app')).toBe('unknown');

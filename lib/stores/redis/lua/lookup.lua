@@ -1,21 +1,24 @@
 --[[
-  Find the live token among candidate keys and return its grant (validation, introspection).
+  lookup: the live token among candidate pointers, with its session (validation, introspection).
+  Read-only.
 
-  Input:
-    KEYS[1..n] candidate keys <prefix>{tag}:a:<hash> / <prefix>{tag}:r:<hash>, in the order to try
+  KEYS[1..n]  <base>a:<hash> / <base>r:<hash>, in the order to try
+  Found through data (same hash tag): the session s:<sid>.
+
+  ARGV[1]  base: `<prefix>{<tag>}:`
 
   Output:
-    {index of the key found (1-based), grant id, client, subject, username, scopes,
-     device scopes, issued-at ms, access expiry ms, refresh expiry ms}
+    {index of the pointer found (1-based), sid, client, username, scopes, device,
+     issued-at ms, access expiry ms, refresh expiry ms}
     {0}  nothing live
 ]]
-local base = string.match(KEYS[1], '^(.*:)[ar]:[^:]+$')
-for index, key in ipairs(KEYS) do
-  local gid = redis.call('GET', key)
-  if gid then
-    local g = redis.call('HMGET', base .. 'g:' .. gid, 'c', 's', 'u', 'sc', 'dv', 'iat', 'exp', 'rexp')
-    if not g[1] then return {0} end
-    return {index, gid, g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]}
+local base = ARGV[1]
+for i, key in ipairs(KEYS) do
+  local sid = redis.call('GET', key)
+  if sid then
+    local s = redis.call('HMGET', base .. 's:' .. sid, 'c', 'u', 'sc', 'dv', 'iat', 'exp', 'rexp')
+    if not s[1] then return {0} end
+    return {i, sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7]}
   end
 end
 return {0}

@@ -1,0 +1,63 @@
+--[[
+  devices-2: the self-service device endpoints, authenticated by the caller's own access token,
+  in one atomic step: list the caller's sessions, end one, or end all the others.
+
+  KEYS[1]  <base>a:<hash>   the caller's access token pointer
+  KEYS[2]  <base>s:<sid>    the session to end ('end'); unused otherwise
+  Found through data (same hash tag): the caller's session, the index x:<sha1(client)> and the
+  sessions it lists.
+
+  ARGV[1]  base: `<prefix>{<tag>}:`
+  ARGV[2]  now, ms
+  ARGV[3]  'list', 'end' or 'end-others'
+
+  Output:
+    {0}   the caller's token is not live
+    {-3}  the caller's token has no user (client_credentials)
+    list:        {1, caller sid, client, username, then per session: sid, device, scopes, created ms, last used ms, expires ms}
+    end:         {1} ended; {-4} not a live session of the caller's user and client
+    end-others:  {1, number ended}
+]]
+local base = ARGV[1]
+--@include session
+
+local now = tonumber(ARGV[2])
+local caller = pointee(KEYS[1])
+if not caller then return {0} end
+local me = redis.call('HMGET', base .. 's:' .. caller, 'c', 'u')
+if not me[1] then return {0} end
+if me[2] == '' then return {-3} end
+
+local op = ARGV[3]
+if op == 'end' then
+  local t = redis.call('HMGET', KEYS[2], 'c', 'u')
+  if t[1] ~= me[1] or t[2] ~= me[2] then return {-4} end
+  endSession(string.sub(KEYS[2], #base + 3))
+  return {1}
+end
+
+-- The index holds every user of this hash tag with this client: keep only the caller's user.
+local live = liveSessions(base .. 'x:' .. redis.sha1hex(me[1]), now)
+if op == 'end-others' then
+  local ended = 0
+  for _, sid in ipairs(live) do
+    if sid ~= caller and redis.call('HGET', base .. 's:' .. sid, 'u') == me[2] then
+      ended = ended + endSession(sid)
+    end
+  end
+  return {1, ended}
+end
+
+local out = {1, caller, me[1], me[2]}
+for _, sid in ipairs(live) do
+  local s = redis.call('HMGET', base .. 's:' .. sid, 'u', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp')
+  if s[1] == me[2] then
+    out[#out + 1] = sid
+    out[#out + 1] = s[2]
+    out[#out + 1] = s[3]
+    out[#out + 1] = s[4]
+    out[#out + 1] = s[5]
+    out[#out + 1] = math.max(tonumber(s[6]), tonumber(s[7]))
+  end
+end
+return out

@@ -1,0 +1,120 @@
+--[[
+  refresh-4: rotate a refresh token (refresh_token grant): replay detection and the graceful
+  retry of a rotation whose answer was lost. One atomic step.
+
+  KEYS[1]  <base>r:<hash>      the presented refresh token's pointer, while it is current
+  KEYS[2]  <base>u:<hash>      the same token's pointer once it has been rotated away
+  KEYS[3]  <base>a:<new hash>  the new access token's pointer
+  KEYS[4]  <base>r:<new hash>  the new refresh token's pointer
+  Found through data (same hash tag): the session s:<sid>, its current token pointers, the old
+  and new identity pointers i:<identity>, the index x:<sha1(client)> and xc.
+
+  ARGV[1]  base: `<prefix>{<tag>}:`
+  ARGV[2]  client id of the authenticated client
+  ARGV[3]  requested scopes, sorted, space-separated; '' keeps the session's scopes
+  ARGV[4]  new access token hash      ARGV[5]  new refresh token hash
+  ARGV[6]  new access seed            ARGV[7]  new refresh seed (both '' when reuse is off)
+  ARGV[8]  key id the new tokens are MACed with
+  ARGV[9]  key ids the caller can still MAC with, space-separated
+  ARGV[10] now, ms                    ARGV[11] access TTL, ms     ARGV[12] refresh TTL, ms
+  ARGV[13] grace period, ms (0: strict)
+  ARGV[14] deadline, ms since the epoch: the caller has answered 503 once Redis' clock is past it
+
+  Output:
+    {0, sid, client, username, scopes, device, access ms left, created ms}      rotated: the new tokens
+    {1, sid, client, username, scopes, device, access ms left, created ms, access seed,
+     refresh seed, key id}                                                      retry in the grace period: the current tokens
+    {-1}  unknown, expired or another client's refresh token; nothing changed
+    {-2, sid}  replayed: a rotated-away refresh token; its session has been ended
+    {-4}  requested scope wider than the session's; nothing changed
+    {-5}  too late: the caller has given up on this call; nothing changed
+]]
+local base = ARGV[1]
+--@include session
+
+local clock = redis.call('TIME')
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[14]) then
+  return {-5}
+end
+
+local function words(s)
+  local list = {}
+  for w in string.gmatch(s, '%S+') do list[#list + 1] = w end
+  return list
+end
+
+local now = tonumber(ARGV[10])
+local presented = string.sub(KEYS[1], #base + 3)
+
+local sid = pointee(KEYS[1])
+local retry = false
+if not sid then
+  sid = pointee(KEYS[2])
+  if not sid then return {-1} end
+  local s = redis.call('HMGET', base .. 's:' .. sid, 'c', 'ph', 'pt')
+  if not s[1] then return {-1} end
+  -- Only the client the session belongs to learns anything, or changes anything.
+  if s[1] ~= ARGV[2] then return {-1} end
+  if s[2] ~= presented or now - tonumber(s[3]) >= tonumber(ARGV[13]) then
+    -- OAuth 2.0 Security BCP §4.14.2: a replayed refresh token ends that device's session.
+    endSession(sid)
+    return {-2, sid}
+  end
+  retry = true
+end
+
+local key = base .. 's:' .. sid
+local s = redis.call('HMGET', key, 'c', 'u', 'sc', 'dv', 'ah', 'rh', 'id', 'ct', 'as', 'rs', 'k', 'exp')
+if not s[1] or s[1] ~= ARGV[2] then return {-1} end
+
+if retry and s[9] ~= '' and usableKey(s[11], ARGV[9]) then
+  -- The answer of the rotation was lost: the same pair again, never a third one.
+  redis.call('HSET', key, 'lu', now)
+  return {1, sid, s[1], s[2], s[3], s[4], tonumber(s[12]) - now, s[8], s[9], s[10], s[11]}
+end
+
+local scope = s[3]
+if ARGV[3] ~= '' then
+  local granted, chosen, list = {}, {}, {}
+  for _, w in ipairs(words(s[3])) do granted[w] = true end
+  for _, w in ipairs(words(ARGV[3])) do
+    if not granted[w] then return {-4} end
+    chosen[w] = true
+  end
+  -- The device scope is the session's identity, not a permission: it always stays.
+  if s[4] ~= '' then chosen[s[4]] = true end
+  for w in pairs(chosen) do list[#list + 1] = w end
+  table.sort(list)
+  scope = table.concat(list, ' ')
+end
+
+local accessTtl = tonumber(ARGV[11])
+local refreshTtl = tonumber(ARGV[12])
+local life = math.max(accessTtl, refreshTtl)
+
+-- The current pair ends; its refresh token is remembered for as long as it would have lived,
+-- so presenting it again is recognised (grace period, then replay).
+redis.call('DEL', base .. 'a:' .. s[5])
+local current = base .. 'r:' .. s[6]
+local left = redis.call('PTTL', current)
+redis.call('DEL', current)
+if left > 0 then redis.call('SET', base .. 'u:' .. s[6], sid, 'PX', left) end
+
+local id = identity(s[1], s[2], scope)
+if id ~= s[7] then
+  local oldKey = base .. 'i:' .. s[7]
+  if redis.call('GET', oldKey) == sid then redis.call('DEL', oldKey) end
+  local other = pointee(base .. 'i:' .. id)
+  if other and other ~= sid then endSession(other) end
+end
+
+redis.call('SET', KEYS[3], sid, 'PX', accessTtl)
+redis.call('SET', KEYS[4], sid, 'PX', refreshTtl)
+redis.call('HSET', key, 'sc', scope, 'ah', ARGV[4], 'rh', ARGV[5], 'as', ARGV[6], 'rs', ARGV[7],
+  'k', ARGV[8], 'iat', now, 'exp', now + accessTtl, 'rexp', now + refreshTtl, 'lu', now, 'id', id)
+-- A retry rotates again (nothing recoverable is stored) but keeps the window of the first rotation.
+if not retry then redis.call('HSET', key, 'ph', s[6], 'pt', now) end
+redis.call('PEXPIRE', key, life)
+redis.call('SET', base .. 'i:' .. id, sid, 'PX', life)
+index(sid, s[1], now + life, now)
+return {0, sid, s[1], s[2], scope, s[4], accessTtl, s[8]}

@@ -1,0 +1,16 @@
+--[[
+  session-end-1: an operator ends one session of a user.
+
+  KEYS[1]  <base>s:<sid>
+  Found through data (same hash tag): the session's pointers and index entry.
+
+  ARGV[1]  base: `<prefix>{<tag>}:`
+  ARGV[2]  username the session must belong to
+
+  Output: {1} ended; {0} no such live session of that user
+]]
+local base = ARGV[1]
+--@include session
+
+if redis.call('HGET', KEYS[1], 'u') ~= ARGV[2] then return {0} end
+return {endSession(string.sub(KEYS[1], #base + 3))}

@@ -1,0 +1,373 @@
+import { randomBytes } from 'node:crypto';
+import { seedHash, TokenCodec, userTag, type TokenSecret } from '../tokens/token-codec';
+import { identityHash, key, KeyLayout } from './keys';
+import {
+  DevicesStatus,
+  IssueStatus,
+  RefreshStatus,
+  RevokeStatus,
+  type Reply,
+  type ScriptRunner,
+} from './scripts';
+import {
+  reuseThreshold,
+  type CallerProblem,
+  type IssueRequest,
+  type IssueResult,
+  type LoginFailures,
+  type RefreshRequest,
+  type RefreshResult,
+  type RevokeResult,
+  type SessionInfo,
+  type TokenRecord,
+  type TokenStore,
+  type TokenTypes,
+} from './token-store';
+
+export const ALL_TOKEN_TYPES: TokenTypes = ['access_token', 'refresh_token'];
+
+/** Most client IPs counted one by one per user (the rest count only towards the user's total). */
+const MAX_IPS_PER_USER = 1000;
+
+const splitScopes = (scope: string): string[] => (scope === '' ? [] : scope.split(' '));
+const seconds = (ms: number | string): number => Math.floor(Number(ms) / 1000);
+
+/** A new session id: 96 random bits, opaque (never a token or a hash of one). */
+function newSessionId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * Everything a token store does outside its atomic steps, written once for both stores: tokens
+ * made and checked (`TokenCodec`), keys named (`keys.ts`), each script's reply decoded. The
+ * backend only runs the scripts: Lua in Redis, their TS twins in memory.
+ */
+export abstract class ScriptedTokenStore implements TokenStore {
+  protected readonly codec: TokenCodec;
+  protected readonly layout: KeyLayout;
+
+  protected constructor(secret: TokenSecret, keyPrefix: string) {
+    this.codec = new TokenCodec(secret, 'options.secret');
+    this.layout = new KeyLayout(keyPrefix);
+  }
+
+  /** The backend's script runner (bounded in time for Redis). */
+  protected abstract readonly scripts: ScriptRunner;
+
+  /** Milliseconds after which the caller has given up on a call (a refresh then changes nothing). */
+  protected abstract readonly deadline: number;
+
+  abstract ping(): Promise<void>;
+
+  async issue(request: IssueRequest): Promise<IssueResult> {
+    if (request.deviceScopes.length > 1) throw new TypeError('a session has at most one device scope');
+    const tag = userTag(request.subject);
+    const base = this.layout.base(tag);
+    const username = request.username ?? '';
+    const scope = request.scopes.join(' ');
+    const refresh = request.refreshTokenTtl !== undefined;
+    const [accessSeed, refreshSeed] = this.codec.seeds(2) as [string, string];
+    const sid = newSessionId();
+    const keep = request.reuse !== false;
+    const login = request.login;
+    const limit = request.deviceLimit;
+    const reply = await this.scripts.run(
+      'issue',
+      [
+        key.identity(base, identityHash(request.clientId, username, scope)),
+        key.index(base, request.clientId),
+        key.session(base, sid),
+        key.access(base, seedHash(accessSeed)),
+        key.refresh(base, refresh ? seedHash(refreshSeed) : ''),
+        key.loginFailures(base, login?.key ?? ''),
+        key.clients(base),
+      ],
+      [
+        base,
+        sid,
+        request.clientId,
+        username,
+        scope,
+        request.deviceScopes[0] ?? '',
+        seedHash(accessSeed),
+        refresh ? seedHash(refreshSeed) : '',
+        keep ? accessSeed : '',
+        keep && refresh ? refreshSeed : '',
+        this.codec.keyId,
+        this.codec.keyIds,
+        Date.now(),
+        request.accessTokenTtl * 1000,
+        (request.refreshTokenTtl ?? 0) * 1000,
+        keep ? '1' : '0',
+        request.reuse === false ? 0 : reuseThreshold(request.reuse.minRemaining, request.accessTokenTtl),
+        limit?.max ?? 0,
+        limit?.onLimit ?? 'end-oldest',
+        login?.ip ?? '',
+        login?.maxPerIp ?? 0,
+        login?.maxPerUser ?? 0,
+      ],
+    );
+    const claims = {
+      clientId: request.clientId,
+      subject: request.subject,
+      username: request.username,
+      scopes: [...request.scopes],
+      deviceScopes: [...request.deviceScopes],
+    };
+    switch (reply[0]) {
+      case IssueStatus.REUSED: {
+        const [, grantId, storedAccess, storedRefresh, keyId, msLeft] = reply as [number, string, string, string, string, number];
+        const accessToken = this.codec.token(tag, storedAccess, keyId);
+        // The script reuses only sessions whose key this codec holds.
+        if (accessToken === undefined) throw new Error('the store reused a session sealed under an unknown secret');
+        const refreshToken = storedRefresh === '' ? undefined : this.codec.token(tag, storedRefresh, keyId);
+        return { status: 'reused', tokens: { ...claims, grantId, accessToken, refreshToken, expiresIn: seconds(msLeft), reused: true } };
+      }
+      case IssueStatus.ISSUED: {
+        const ended = String(reply[2]);
+        return {
+          status: 'issued',
+          endedSessionId: ended === '' ? undefined : ended,
+          tokens: {
+            ...claims,
+            grantId: sid,
+            accessToken: this.codec.token(tag, accessSeed)!,
+            refreshToken: refresh ? this.codec.token(tag, refreshSeed) : undefined,
+            expiresIn: request.accessTokenTtl,
+            reused: false,
+          },
+        };
+      }
+      case IssueStatus.LOCKED:
+        return { status: 'locked', retryAfter: Math.max(1, Math.ceil(Number(reply[1]) / 1000)) };
+      case IssueStatus.DEVICE_LIMIT:
+        return { status: 'device_limit' };
+      default:
+        throw unexpected('issue', reply);
+    }
+  }
+
+  async refresh(request: RefreshRequest): Promise<RefreshResult> {
+    const parsed = this.codec.parse(request.refreshToken);
+    if (!parsed) return { status: 'invalid' };
+    const base = this.layout.base(parsed.tag);
+    const keep = request.reuse !== false;
+    const [accessSeed, refreshSeed] = this.codec.seeds(2) as [string, string];
+    const reply = await this.scripts.run(
+      'refresh',
+      [
+        key.refresh(base, parsed.hash),
+        key.rotated(base, parsed.hash),
+        key.access(base, seedHash(accessSeed)),
+        key.refresh(base, seedHash(refreshSeed)),
+      ],
+      [
+        base,
+        request.clientId,
+        request.scopes ? request.scopes.join(' ') : '',
+        seedHash(accessSeed),
+        seedHash(refreshSeed),
+        keep ? accessSeed : '',
+        keep ? refreshSeed : '',
+        this.codec.keyId,
+        this.codec.keyIds,
+        Date.now(),
+        request.accessTokenTtl * 1000,
+        request.refreshTokenTtl * 1000,
+        (request.gracePeriod ?? 0) * 1000,
+        Date.now() + this.deadline,
+      ],
+    );
+    const status = reply[0];
+    if (status === RefreshStatus.ROTATED || status === RefreshStatus.CURRENT) {
+      const [, grantId, clientId, username, scope, device, msLeft] = reply.map(String) as string[];
+      const retried = status === RefreshStatus.CURRENT;
+      const keyId = retried ? String(reply[10]) : this.codec.keyId;
+      const access = retried ? String(reply[8]) : accessSeed;
+      const refreshed = retried ? String(reply[9]) : refreshSeed;
+      return {
+        status: 'ok',
+        retried,
+        tokens: {
+          grantId: grantId!,
+          clientId: clientId!,
+          subject: username === '' ? clientId! : username!,
+          username: username === '' ? undefined : username,
+          scopes: splitScopes(scope!),
+          deviceScopes: splitScopes(device!),
+          accessToken: this.codec.token(parsed.tag, access, keyId)!,
+          refreshToken: this.codec.token(parsed.tag, refreshed, keyId)!,
+          expiresIn: seconds(msLeft!),
+          reused: retried,
+        },
+      };
+    }
+    switch (status) {
+      case RefreshStatus.INVALID:
+        return { status: 'invalid' };
+      case RefreshStatus.REPLAYED:
+        return { status: 'replayed', sessionId: String(reply[1]) };
+      case RefreshStatus.INVALID_SCOPE:
+        return { status: 'invalid_scope' };
+      case RefreshStatus.TOO_LATE:
+        throw this.tooLate();
+      default:
+        throw unexpected('refresh', reply);
+    }
+  }
+
+  async revoke(token: string, clientId: string, types: TokenTypes = ALL_TOKEN_TYPES): Promise<RevokeResult> {
+    const parsed = this.codec.parse(token);
+    if (!parsed) return 'unknown';
+    const base = this.layout.base(parsed.tag);
+    const keys = pointerKeys(base, parsed.hash, types);
+    // The script takes two keys: a single type is tried twice.
+    if (keys.length === 1) keys.push(keys[0]!);
+    const [outcome] = await this.scripts.run('revoke', keys, [base, clientId]);
+    switch (outcome) {
+      case RevokeStatus.REVOKED:
+        return 'revoked';
+      case RevokeStatus.FOREIGN:
+        return 'foreign';
+      case RevokeStatus.UNKNOWN:
+        return 'unknown';
+      default:
+        throw unexpected('revoke', [outcome ?? '']);
+    }
+  }
+
+  async lookup(token: string, types: TokenTypes = ['access_token']): Promise<TokenRecord | null> {
+    const parsed = this.codec.parse(token);
+    if (!parsed) return null;
+    const base = this.layout.base(parsed.tag);
+    const reply = await this.scripts.run('lookup', pointerKeys(base, parsed.hash, types), [base]);
+    const found = Number(reply[0]);
+    if (found === 0) return null;
+    const [, grantId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String) as string[];
+    const tokenType = types[found - 1]!;
+    return {
+      tokenType,
+      grantId: grantId!,
+      clientId: clientId!,
+      subject: username === '' ? clientId! : username!,
+      username: username === '' ? undefined : username,
+      scopes: splitScopes(scope!),
+      deviceScopes: splitScopes(device!),
+      issuedAt: seconds(iat!),
+      expiresAt: seconds(tokenType === 'access_token' ? exp! : rexp!),
+    };
+  }
+
+  async recordLoginFailure(loginKey: string, ip: string, window: number): Promise<LoginFailures> {
+    const base = this.layout.base(userTag(loginKey));
+    const [total, fromIp, msLeft] = await this.scripts.run('loginFailure', [key.loginFailures(base, loginKey)], [ip, window * 1000, MAX_IPS_PER_USER]);
+    return { total: Number(total), fromIp: Number(fromIp), retryAfter: Math.max(1, Math.ceil(Number(msLeft) / 1000)) };
+  }
+
+  async clearLoginFailures(loginKey: string): Promise<void> {
+    const base = this.layout.base(userTag(loginKey));
+    await this.scripts.run('loginFailuresClear', [key.loginFailures(base, loginKey)], []);
+  }
+
+  async listDevices(accessToken: string): Promise<{ current: string; sessions: SessionInfo[] } | CallerProblem> {
+    const reply = await this.devices(accessToken, 'list');
+    if (typeof reply === 'string') return reply;
+    const [, current, clientId, username] = reply.map(String) as string[];
+    const rows: string[][] = [];
+    for (let i = 4; i + 5 < reply.length; i += 6) {
+      const [id, device, scope, created, lastUsed, expires] = reply.slice(i, i + 6).map(String) as string[];
+      rows.push([id!, clientId!, device!, scope!, created!, lastUsed!, expires!]);
+    }
+    return { current: current!, sessions: sessionsByLastUse(rows, username!) };
+  }
+
+  async endDevice(accessToken: string, sessionId: string): Promise<'ended' | 'not_found' | CallerProblem> {
+    const reply = await this.devices(accessToken, 'end', sessionId);
+    if (typeof reply === 'string') return reply;
+    return reply[0] === DevicesStatus.DONE ? 'ended' : 'not_found';
+  }
+
+  async endOtherDevices(accessToken: string): Promise<{ ended: number } | CallerProblem> {
+    const reply = await this.devices(accessToken, 'end-others');
+    if (typeof reply === 'string') return reply;
+    return { ended: Number(reply[1]) };
+  }
+
+  async listSessions(username: string, clientId?: string): Promise<SessionInfo[]> {
+    const base = this.layout.base(userTag(username));
+    const reply = await this.scripts.run('sessions', [key.clients(base)], [base, Date.now(), username, clientId ?? '', 'list']);
+    const rows: string[][] = [];
+    for (let i = 0; i + 6 < reply.length; i += 7) rows.push(reply.slice(i, i + 7).map(String));
+    return sessionsByLastUse(rows, username);
+  }
+
+  async endSession(username: string, sessionId: string): Promise<boolean> {
+    if (!isSessionId(sessionId)) return false;
+    const base = this.layout.base(userTag(username));
+    const [ended] = await this.scripts.run('sessionEnd', [key.session(base, sessionId)], [base, username]);
+    return ended === 1;
+  }
+
+  async endUserSessions(username: string): Promise<number> {
+    const base = this.layout.base(userTag(username));
+    const [ended] = await this.scripts.run('sessions', [key.clients(base)], [base, Date.now(), username, '', 'end']);
+    return Number(ended);
+  }
+
+  /** Thrown when Redis ran a refresh after the caller had answered 503: nothing was changed. */
+  protected abstract tooLate(): Error;
+
+  private async devices(
+    accessToken: string,
+    op: 'list' | 'end' | 'end-others',
+    sessionId = '',
+  ): Promise<Reply | CallerProblem> {
+    const parsed = this.codec.parse(accessToken);
+    if (!parsed) return 'invalid_token';
+    const base = this.layout.base(parsed.tag);
+    // A malformed id names no session; the caller's token is still checked first.
+    const target = op === 'end' && isSessionId(sessionId) ? sessionId : '';
+    const reply = await this.scripts.run('devices', [key.access(base, parsed.hash), key.session(base, target)], [base, Date.now(), op]);
+    switch (reply[0]) {
+      case DevicesStatus.INVALID_TOKEN:
+        return 'invalid_token';
+      case DevicesStatus.NO_USER:
+        return 'no_user';
+      case DevicesStatus.DONE:
+      case DevicesStatus.NOT_FOUND:
+        return reply;
+      default:
+        throw unexpected('devices', reply);
+    }
+  }
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{16}$/;
+function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}
+
+/** The pointer keys of a token, one per type asked for, in that order. */
+function pointerKeys(base: string, hash: string, types: TokenTypes): string[] {
+  return types.map((type) => (type === 'access_token' ? key.access(base, hash) : key.refresh(base, hash)));
+}
+
+/** Rows of `id, client, device, scopes, created ms, last used ms, expires ms`, most recently used first. */
+function sessionsByLastUse(rows: string[][], username: string): SessionInfo[] {
+  return rows
+    .sort((a, b) => Number(b[5]) - Number(a[5]) || (a[0]! < b[0]! ? -1 : 1))
+    .map(([id, clientId, device, scope, created, lastUsed, expires]) => ({
+      id: id!,
+      clientId: clientId!,
+      username,
+      device: device === '' ? null : device!,
+      scopes: splitScopes(scope!),
+      createdAt: seconds(created!),
+      lastUsedAt: seconds(lastUsed!),
+      expiresAt: seconds(expires!),
+    }));
+}
+
+function unexpected(script: string, reply: Reply): Error {
+  return new Error(`the ${script} script answered an unknown status ${String(reply[0])}`);
+}
