@@ -43,7 +43,7 @@ describe('failed password logins take the same time whoever the user is', () => 
     ];
     // The brute-force limiter would answer 429 (without hashing) after a few failures: the
     // subject here is the cost of a password check, so it is off.
-    server = buildApp(handle.store, { users, loginLimiter: false }).listen(0, '127.0.0.1');
+    server = buildApp(handle.store, { users, loginLockout: false }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
   });
   afterAll(async () => {
