@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
 import type { RequestObserver } from './logging';
 
 /**
@@ -97,6 +97,113 @@ type Answer = ServerResponse & { [errorCode]?: string };
 /** Latency buckets (seconds): a memory-store answer takes ~1 ms, a Redis one a few, a timeout ~1 s. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+type Labels = Record<string, string>;
+/** One sample as prom-client's registry prints it. */
+interface Sample {
+  readonly metricName?: string;
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly value: number;
+}
+/** What prom-client's registry reads from a metric (`get()`). */
+interface Exported {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: readonly Sample[];
+}
+
+/**
+ * A metric whose series are made once per label combination and then updated with plain
+ * arithmetic: prom-client's own `Counter`/`Histogram` hash the label object on every `inc()`
+ * and `observe()` (even through `labels()`), which on the request path costs more than the
+ * rest of the metrics together. Registered through prom-client's metric interface (`get()`),
+ * so the exposition format, content type and default metrics stay prom-client's.
+ */
+abstract class PrelabelledMetric<S> {
+  readonly aggregator = 'sum' as const;
+  protected readonly series: { labels: Labels; state: S }[] = [];
+  abstract readonly type: 'counter' | 'histogram';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  /** The state of one series (created on first use; the caller caches it). */
+  add(labels: Labels, state: S): S {
+    this.series.push({ labels, state });
+    return state;
+  }
+
+  abstract get(): Promise<Exported>;
+}
+
+class RequestCounter extends PrelabelledMetric<{ value: number }> {
+  readonly type = 'counter';
+
+  async get(): Promise<Exported> {
+    return {
+      name: this.name,
+      help: this.help,
+      type: 'counter',
+      aggregator: this.aggregator,
+      values: this.series.map(({ labels, state }) => ({ labels, value: state.value })),
+    };
+  }
+}
+
+/** One histogram series: a count per bucket (not cumulative), the sum and the count. */
+interface HistogramState {
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+class LatencyHistogram extends PrelabelledMetric<HistogramState> {
+  readonly type = 'histogram';
+
+  constructor(
+    name: string,
+    help: string,
+    readonly bounds: readonly number[],
+  ) {
+    super(name, help);
+  }
+
+  state(): HistogramState {
+    return { buckets: new Array<number>(this.bounds.length).fill(0), sum: 0, count: 0 };
+  }
+
+  observe(state: HistogramState, seconds: number): void {
+    const bounds = this.bounds;
+    const buckets = state.buckets;
+    for (let i = 0; i < bounds.length; i++) {
+      if (seconds <= bounds[i]!) {
+        buckets[i]!++;
+        break;
+      }
+    }
+    state.sum += seconds;
+    state.count++;
+  }
+
+  async get(): Promise<Exported> {
+    const values: Sample[] = [];
+    for (const { labels, state } of this.series) {
+      let cumulative = 0;
+      this.bounds.forEach((bound, i) => {
+        cumulative += state.buckets[i]!;
+        values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
+      });
+      values.push({ metricName: `${this.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: state.count });
+      values.push({ metricName: `${this.name}_sum`, labels, value: state.sum });
+      values.push({ metricName: `${this.name}_count`, labels, value: state.count });
+    }
+    return { name: this.name, help: this.help, type: 'histogram', aggregator: this.aggregator, values };
+  }
+}
+
 /** The gateway's metrics: one registry per gateway, so two gateways in one process never mix counts. */
 export interface GatewayMetrics {
   /** The prom-client registry: the gateway's own metrics and the default Node.js process metrics. */
@@ -144,19 +251,17 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
-    name: 'gateway_http_requests_total',
-    help: 'HTTP requests answered, by endpoint, method, grant type (POST /token), status code and outcome (success or the RFC error code)',
-    labelNames: ['endpoint', 'method', 'grant_type', 'status', 'outcome'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'gateway_http_request_duration_seconds',
-    help: 'Time from the request to the end of its answer, by endpoint and grant type (POST /token)',
-    labelNames: ['endpoint', 'grant_type'] as const,
-    buckets: BUCKETS,
-    registers: [registry],
-  });
+  const requests = new RequestCounter(
+    'gateway_http_requests_total',
+    'HTTP requests answered, by endpoint, method, grant type (POST /token), status code and outcome (success or the RFC error code)',
+  );
+  const duration = new LatencyHistogram(
+    'gateway_http_request_duration_seconds',
+    'Time from the request to the end of its answer, by endpoint and grant type (POST /token)',
+    BUCKETS,
+  );
+  registry.registerMetric(requests as unknown as Metric);
+  registry.registerMetric(duration as unknown as Metric);
   const throttled = new Counter({
     name: 'gateway_throttled_total',
     help: 'Requests answered 429 (failed logins or failed client authentications over their limit), by endpoint',
@@ -176,10 +281,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     registers: [registry],
   });
 
-  // The labelled children, created once per label combination: a request then costs a string
-  // key, a Map lookup and two increments, not prom-client's label hashing.
-  type Series = { readonly count: { inc(): void }; readonly latency: { observe(value: number): void }; readonly throttled?: { inc(): void } };
+  // The series of a label combination, made on its first request: a request then costs a
+  // string key, a Map lookup and a few additions.
+  type Series = { readonly count: { value: number }; readonly latency: HistogramState; readonly throttled?: { inc(): void } };
   const series = new Map<string, Series>();
+  const latencies = new Map<string, HistogramState>();
 
   function observeRequest(req: Request, res: ServerResponse, seconds: number): void {
     const url = req.originalUrl;
@@ -199,15 +305,21 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     const key = `${endpoint} ${method} ${grant} ${statusLabel} ${outcome}`;
     let found = series.get(key);
     if (found === undefined) {
+      const latencyKey = `${endpoint} ${grant}`;
+      let latency = latencies.get(latencyKey);
+      if (latency === undefined) {
+        latency = duration.add({ endpoint, grant_type: grant }, duration.state());
+        latencies.set(latencyKey, latency);
+      }
       found = {
-        count: requests.labels(endpoint, method, grant, statusLabel, outcome),
-        latency: duration.labels(endpoint, grant),
+        count: requests.add({ endpoint, method, grant_type: grant, status: statusLabel, outcome }, { value: 0 }),
+        latency,
         ...(status === 429 ? { throttled: throttled.labels(endpoint) } : {}),
       };
       series.set(key, found);
     }
-    found.count.inc();
-    found.latency.observe(seconds);
+    found.count.value++;
+    duration.observe(found.latency, seconds);
     found.throttled?.inc();
   }
 
