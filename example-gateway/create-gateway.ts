@@ -1,6 +1,5 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { createTokenRouter, requireToken, StoreUnavailableError, type TokenStore } from '../lib';
 import { configErrorFrom, type GatewayConfig } from './config';
 import { requestLogger } from './logging';
@@ -12,8 +11,6 @@ export interface GatewayOptions {
   readonly config: GatewayConfig;
   /** Where tokens live; the gateway never closes it. */
   readonly store: TokenStore;
-  /** Counts failed password logins; @default the token router's in-process limiter */
-  readonly loginLimiter?: RateLimiterAbstract | undefined;
   /** What `/healthz` reports as `store`. */
   readonly storeKind: 'redis' | 'memory';
   /** @default a silent logger */
@@ -121,7 +118,7 @@ export function createGateway(options: GatewayOptions): Express {
 
   let tokenRouter;
   try {
-    tokenRouter = createTokenRouter({ ...config, store, loginLimiter: options.loginLimiter, onError: logFailure('token service error', 'token_router') });
+    tokenRouter = createTokenRouter({ ...config, store, onError: logFailure('token service error', 'token_router') });
   } catch (error) {
     throw configErrorFrom(error, options.configFile);
   }

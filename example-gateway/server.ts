@@ -109,7 +109,6 @@ export async function startGateway(variables: Readonly<Record<string, string | u
       configFile: env.configPath,
       store: gatewayStore.store,
       storeKind: gatewayStore.kind,
-      loginLimiter: gatewayStore.loginLimiter,
       logger,
       trustProxy: env.trustProxy,
       isDraining: () => draining,

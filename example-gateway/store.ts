@@ -1,18 +1,12 @@
 import { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { DEFAULT_LOGIN_LIMIT, MemoryTokenStore, RedisTokenStore, type TokenStore } from '../lib';
+import { MemoryTokenStore, RedisTokenStore, type TokenStore } from '../lib';
 import type { GatewayEnvironment, RedisTarget } from './environment';
 
 /** The token store the gateway runs on, with what it takes to start and stop it. */
 export interface GatewayStore {
   readonly store: TokenStore;
   readonly kind: 'redis' | 'memory';
-  /**
-   * Counts failed password logins (RFC 6749 §4.3.2) where every instance sees them: in Redis
-   * next to the tokens; `undefined` for the router's in-process default.
-   */
-  readonly loginLimiter: RateLimiterAbstract | undefined;
   /** Connects (Redis); resolves even when Redis is not there yet: requests then get 503 until it is. */
   connect(): Promise<void>;
   /** Closes the connection (Redis) or the sweep timer (memory). */
@@ -79,11 +73,9 @@ function redisStore(target: RedisTarget, secrets: readonly string[], keyPrefix: 
   const redis = redisClient(target);
   watchConnection(redis, target, logger);
   const store = new RedisTokenStore({ redis, secret: secrets, ...(keyPrefix === undefined ? {} : { keyPrefix }) });
-  const loginLimiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${store.keyPrefix}login`, ...DEFAULT_LOGIN_LIMIT });
   return {
     store,
     kind: 'redis',
-    loginLimiter,
     async connect() {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_resolve, reject) => {
@@ -130,7 +122,6 @@ export function createGatewayStore(env: Pick<GatewayEnvironment, 'redis' | 'redi
   return {
     store,
     kind: 'memory',
-    loginLimiter: undefined,
     async connect() {
       logger.warn(
         { store: 'memory' },

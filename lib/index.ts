@@ -15,6 +15,7 @@ export type {
   IssueResult,
   LoginCheck,
   LoginFailures,
+  FailureCounter,
   SessionInfo,
   RefreshRequest,
   RefreshResult,
@@ -36,6 +37,7 @@ export type {
   UserRecord,
   UserSource,
 } from './options/router-options';
+export type { AuditEvent, AuditEventType } from './events/audit-event';
 export { hashPassword, verifyPassword, isPasswordHash } from './auth/password-hash';
 export { parseScope } from './scopes/scope';
 export {
@@ -45,6 +47,8 @@ export {
   SESSION_DEFAULTS,
   type DeviceLimitPolicy,
   type LoginLockout,
+  type ClientLockout,
+  CLIENT_LOCKOUT_DEFAULTS,
   type SessionPolicy,
 } from './options/session-options';
 export {
@@ -60,6 +64,7 @@ export {
   InsufficientScopeError,
   TemporarilyUnavailableError,
   TooManyLoginAttemptsError,
+  TooManyClientAttemptsError,
   ServerError,
   StoreUnavailableError,
   type OAuthErrorCode,

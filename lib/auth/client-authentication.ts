@@ -1,6 +1,7 @@
 import basicAuth from 'basic-auth';
 import type { Request } from 'express';
-import { InvalidClientError, InvalidRequestError } from '../errors/oauth-error';
+import { InvalidClientError, InvalidRequestError, TooManyClientAttemptsError } from '../errors/oauth-error';
+import { counterKey, lockKey } from '../grants/lockout-cache';
 import type { FormParams } from '../endpoints/form-body';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
 import { safeEqual } from './safe-compare';
@@ -55,12 +56,24 @@ function presentedCredentials(req: Request, params: FormParams): PresentedCreden
 export async function authenticateClient(
   req: Request,
   params: FormParams,
-  options: Pick<NormalizedRouterOptions, 'findClient'>,
+  options: Pick<NormalizedRouterOptions, 'findClient' | 'clientFailures' | 'lockouts' | 'emit'>,
 ): Promise<NormalizedClient> {
   const presented = presentedCredentials(req, params);
+  const ip = req.ip ?? req.socket.remoteAddress ?? '';
+  const locked = lockKey.client(presented.clientId, ip);
+  const blocked = options.clientFailures ? options.lockouts.retryAfter(locked) : 0;
+  if (blocked > 0) {
+    options.emit({ type: 'throttled', clientId: presented.clientId, ip, reason: 'too many failed client authentications' });
+    throw new TooManyClientAttemptsError(blocked);
+  }
   const client = await options.findClient(presented.clientId);
   // Compare even for an unknown client, so timing does not tell which client ids exist.
   const secretMatches = safeEqual(presented.clientSecret, client?.clientSecret ?? '\u0000unknown client');
-  if (!client || !secretMatches) throw new InvalidClientError('client authentication failed', presented.usedBasic);
+  if (!client || !secretMatches) {
+    options.emit({ type: 'client_auth_failed', clientId: presented.clientId, ip, reason: client ? 'wrong secret' : 'unknown client' });
+    const seconds = await options.clientFailures?.fail(counterKey(locked));
+    if (seconds) options.lockouts.lock(locked, seconds);
+    throw new InvalidClientError('client authentication failed', presented.usedBasic);
+  }
   return client;
 }

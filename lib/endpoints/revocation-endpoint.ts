@@ -17,6 +17,7 @@ export function revocationEndpoint(options: NormalizedRouterOptions) {
     const token = requireParam(params, 'token');
     const outcome = await options.store.revoke(token, client.clientId, tokenTypesFor(params));
     if (outcome === 'foreign') throw new InvalidRequestError('the token was not issued to this client');
+    if (outcome === 'revoked') options.emit({ type: 'revoked', clientId: client.clientId, ip: req.ip });
     noStore(res);
     res.status(200).end();
   };

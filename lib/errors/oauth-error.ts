@@ -130,6 +130,16 @@ export class TooManyLoginAttemptsError extends OAuthError {
   }
 }
 
+/**
+ * 429 after too many failed authentications of one client id from one IP (a guessed client
+ * secret). Its code is `invalid_client`, so any OAuth client treats it as failed authentication.
+ */
+export class TooManyClientAttemptsError extends OAuthError {
+  constructor(retryAfter: number) {
+    super('invalid_client', `too many failed client authentications, try again in ${retryAfter} seconds`, 429, true, retryAfter);
+  }
+}
+
 /** Anything unexpected. Its description is never shown to the caller. */
 export class ServerError extends OAuthError {
   constructor(description = 'internal server error') {

@@ -1,3 +1,4 @@
+import type { EventSink } from '../events/audit-event';
 import { InvalidRequestError, TooManyLoginAttemptsError } from '../errors/oauth-error';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
 import type { GrantedScopes } from '../scopes/scope';
@@ -19,7 +20,7 @@ export async function issueTokens(
   client: NormalizedClient,
   owner: SessionOwner,
   granted: GrantedScopes,
-  options: Pick<NormalizedRouterOptions, 'store' | 'reuse'>,
+  options: Pick<NormalizedRouterOptions, 'store' | 'reuse'> & { readonly emit: EventSink; readonly ip: string },
   refresh: boolean,
 ): Promise<TokenSet> {
   const { maxDevicesPerUser, onDeviceLimit } = client.sessions;
@@ -35,13 +36,22 @@ export async function issueTokens(
     deviceLimit: maxDevicesPerUser > 0 ? { max: maxDevicesPerUser, onLimit: onDeviceLimit } : undefined,
     login: owner.login,
   });
+  const who = { clientId: client.clientId, username: owner.username, device: granted.deviceScopes[0], ip: options.ip };
   switch (result.status) {
     case 'issued':
+      if (result.endedSessionId !== undefined) {
+        options.emit({ type: 'device_limit', ...who, sessionId: result.endedSessionId, reason: `end-oldest at maxDevicesPerUser ${maxDevicesPerUser}` });
+        options.emit({ type: 'session_ended', ...who, device: undefined, sessionId: result.endedSessionId, reason: 'device limit' });
+      }
+      options.emit({ type: 'issued', ...who, sessionId: result.tokens.grantId });
+      return result.tokens;
     case 'reused':
+      options.emit({ type: 'reused', ...who, sessionId: result.tokens.grantId });
       return result.tokens;
     case 'locked':
       throw new TooManyLoginAttemptsError(result.retryAfter);
     case 'device_limit':
+      options.emit({ type: 'device_limit', ...who, reason: `refused at maxDevicesPerUser ${maxDevicesPerUser}` });
       throw new InvalidRequestError(
         `this user already has the most devices signed in with this client (maxDevicesPerUser ${maxDevicesPerUser}): sign one out first`,
       );

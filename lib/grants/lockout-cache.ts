@@ -1,32 +1,29 @@
+import { createHash } from 'node:crypto';
+
 /**
- * What the store has told this process about locked logins, kept until each lock ends, so a
- * locked attempt is refused before its password is hashed (RFC 6749 §4.3.2) without asking Redis.
- * Bounded: the oldest entries give way once it is full (a forgotten lock is found again by the
- * store on the next attempt, at the cost of one hash).
+ * What the store has told this process about locks (a locked user, an IP over its ceiling, a
+ * client over its limit), kept until each ends, so a locked attempt is refused before its
+ * password is hashed (RFC 6749 §4.3.2) without asking Redis. Bounded: the oldest entries give way
+ * once it is full (a forgotten lock is found again by the store on the next attempt).
  */
 export class LockoutCache {
   private readonly until = new Map<string, number>();
 
   constructor(private readonly capacity = 10_000) {}
 
-  /** Seconds until the lock of `loginKey` (for `ip`, or everywhere) ends; 0 when none is known. */
-  lockedFor(loginKey: string, ip: string): number {
+  /** Seconds until the longest-lasting lock among `keys` ends; 0 when none is known. */
+  retryAfter(...keys: string[]): number {
     const now = Date.now();
-    const end = Math.max(this.live(`${loginKey}\n`, now), this.live(`${loginKey}\n${ip}`, now));
+    let end = 0;
+    for (const key of keys) end = Math.max(end, this.live(key, now));
     return end === 0 ? 0 : Math.max(1, Math.ceil((end - now) / 1000));
   }
 
-  /** Remembers a lock of `loginKey` for `ip`, or for every IP when `ip` is `undefined`. */
-  lock(loginKey: string, ip: string | undefined, seconds: number): void {
-    const key = `${loginKey}\n${ip ?? ''}`;
+  /** Remembers that `key` is locked for `seconds`. */
+  lock(key: string, seconds: number): void {
     this.until.delete(key);
     if (this.until.size >= this.capacity) this.until.delete(this.until.keys().next().value!);
     this.until.set(key, Date.now() + seconds * 1000);
-  }
-
-  /** Forgets every lock of `loginKey` (after a successful login or an operator's unlock). */
-  forget(loginKey: string, ip: string): void {
-    this.until.delete(`${loginKey}\n${ip}`);
   }
 
   private live(key: string, now: number): number {
@@ -39,3 +36,16 @@ export class LockoutCache {
     return end;
   }
 }
+
+/** A fixed-length key for a failure counter (usernames, client ids and IPs are the caller's strings). */
+export function counterKey(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+}
+
+/** The cache keys of the password grant's and client authentication's locks. */
+export const lockKey = {
+  user: (loginKey: string) => `u\n${loginKey}`,
+  userAtIp: (loginKey: string, ip: string) => `u\n${loginKey}\n${ip}`,
+  ip: (ip: string) => `i\n${ip}`,
+  client: (clientId: string, ip: string) => `c\n${clientId}\n${ip}`,
+} as const;

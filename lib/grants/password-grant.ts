@@ -3,12 +3,14 @@ import { requireParam } from '../endpoints/form-body';
 import { grantScopes, parseScope } from '../scopes/scope';
 import type { GrantHandler } from './grant-context';
 import { issueTokens } from './issue-tokens';
+import { counterKey, lockKey } from './lockout-cache';
 
 /**
  * RFC 6749 §4.3: resource owner password credentials, with per-device token reuse.
  *
  * Brute force (§4.3.2): a lock this process knows of is refused before the password is hashed; a
- * wrong password costs one store call that counts it; the right one is checked against a lock and
+ * wrong password costs one store call that counts it per (user, IP) and per user, and one that
+ * counts it per IP across usernames (spraying); the right password is checked against a lock and
  * clears this IP's count inside the issuing call, so a successful login is one round trip.
  */
 export const passwordGrant: GrantHandler = async ({ client, params, options, ip }) => {
@@ -17,16 +19,25 @@ export const passwordGrant: GrantHandler = async ({ client, params, options, ip 
   const requested = parseScope(params.scope);
   const lockout = options.loginLockout;
   const countingKey = lockout ? options.loginKey(username) : '';
+  const throttled = (retryAfter: number, reason: string): never => {
+    options.emit({ type: 'throttled', clientId: client.clientId, username, ip, reason });
+    throw new TooManyLoginAttemptsError(retryAfter);
+  };
   if (lockout) {
-    const retryAfter = options.lockouts.lockedFor(countingKey, ip);
-    if (retryAfter > 0) throw new TooManyLoginAttemptsError(retryAfter);
+    const retryAfter = options.lockouts.retryAfter(lockKey.user(countingKey), lockKey.userAtIp(countingKey, ip), lockKey.ip(ip));
+    if (retryAfter > 0) throttled(retryAfter, 'locked');
   }
   const user = await options.authenticateUser(username, password);
   if (!user) {
+    options.emit({ type: 'user_auth_failed', clientId: client.clientId, username, ip, reason: 'wrong username or password' });
     if (lockout) {
-      const failures = await options.store.recordLoginFailure(countingKey, ip, lockout.window);
-      if (failures.total >= lockout.perUser) options.lockouts.lock(countingKey, undefined, failures.retryAfter);
-      else if (failures.fromIp >= lockout.perIp) options.lockouts.lock(countingKey, ip, failures.retryAfter);
+      const [failures, ipBlocked] = await Promise.all([
+        options.store.recordLoginFailure(countingKey, ip, lockout.window),
+        options.ipFailures!.fail(counterKey(ip)),
+      ]);
+      if (ipBlocked > 0) options.lockouts.lock(lockKey.ip(ip), ipBlocked);
+      if (failures.total >= lockout.perUser) options.lockouts.lock(lockKey.user(countingKey), failures.retryAfter);
+      else if (failures.fromIp >= lockout.perIp) options.lockouts.lock(lockKey.userAtIp(countingKey, ip), failures.retryAfter);
     }
     throw new InvalidGrantError('the username or password is wrong');
   }
@@ -46,13 +57,16 @@ export const passwordGrant: GrantHandler = async ({ client, params, options, ip 
         login: lockout ? { key: loginKey, ip, maxPerIp: lockout.perIp, maxPerUser: lockout.perUser } : undefined,
       },
       granted,
-      options,
+      { ...options, ip },
       // RFC 6749 §4.3.3: a refresh token only for clients that may use it.
       client.grants.has('refresh_token'),
     );
   } catch (error) {
     // The store knew of a lock this process did not: remember it until it ends.
-    if (error instanceof TooManyLoginAttemptsError) options.lockouts.lock(loginKey, ip, error.retryAfter!);
+    if (error instanceof TooManyLoginAttemptsError) {
+      options.lockouts.lock(lockKey.userAtIp(loginKey, ip), error.retryAfter!);
+      throttled(error.retryAfter!, 'locked');
+    }
     throw error;
   }
 };

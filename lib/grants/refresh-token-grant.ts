@@ -8,7 +8,7 @@ import type { GrantHandler } from './grant-context';
  * (already rotated) refresh token ends that device's session (OAuth 2.0 Security BCP §4.14.2),
  * except for a retry inside the client's `refreshGracePeriod`, which gets the current pair.
  */
-export const refreshTokenGrant: GrantHandler = async ({ client, params, options }) => {
+export const refreshTokenGrant: GrantHandler = async ({ client, params, options, ip }) => {
   const refreshToken = requireParam(params, 'refresh_token');
   const requested = parseScope(params.scope);
   const result = await options.store.refresh({
@@ -21,12 +21,23 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, options 
     reuse: options.reuse !== false,
     gracePeriod: client.sessions.refreshGracePeriod,
   });
+  const who = { clientId: client.clientId, ip };
   switch (result.status) {
     case 'ok':
+      options.emit({
+        type: 'refreshed',
+        ...who,
+        username: result.tokens.username,
+        device: result.tokens.deviceScopes[0],
+        sessionId: result.tokens.grantId,
+        ...(result.retried ? { reason: 'retry inside the grace period: the current tokens again' } : {}),
+      });
       return result.tokens;
     case 'invalid_scope':
       throw new InvalidScopeError('the requested scope exceeds the scope originally granted');
     case 'replayed':
+      options.emit({ type: 'refresh_replayed', ...who, sessionId: result.sessionId, reason: 'a rotated refresh token came back: its session was ended' });
+      options.emit({ type: 'session_ended', ...who, sessionId: result.sessionId, reason: 'refresh token replay' });
       throw new InvalidGrantError('the refresh token was already used; the grant has been revoked');
     case 'invalid':
       throw new InvalidGrantError('the refresh token is invalid, expired or revoked');

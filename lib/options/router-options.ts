@@ -1,17 +1,20 @@
+import { eventSink, type AuditEvent, type EventSink } from '../events/audit-event';
 import { LockoutCache } from '../grants/lockout-cache';
 import { isDeviceScope } from '../scopes/scope';
 import {
+  normalizeClientLockout,
   normalizeLoginKey,
   normalizeLoginLockout,
   normalizeSessionPolicy,
   SESSION_DEFAULTS,
+  type ClientLockout,
   type DeviceLimitPolicy,
   type LoginLockout,
   type SessionPolicy,
 } from './session-options';
 import { hashPassword, isPasswordHash, unmatchablePasswordHash, verifyPassword } from '../auth/password-hash';
 import { isScopeToken } from '../scopes/scope';
-import type { TokenStore } from '../stores/token-store';
+import type { FailureCounter, TokenStore } from '../stores/token-store';
 
 /** Grant types the token endpoint implements. */
 export type GrantType = 'password' | 'client_credentials' | 'refresh_token';
@@ -136,9 +139,24 @@ export interface TokenRouterOptions {
    * with `Retry-After`, right password or not, and costs no password hash. A successful login
    * clears what its IP counted. `false` switches it off (for example when `users` is a backend
    * that locks accounts itself).
-   * @default { perIp: 10, perUser: 100, window: 900 }
+   * `ipCeiling` failed logins from one IP whatever the usernames (password spraying) lock that
+   * IP out of the password grant for the window.
+   * @default { perIp: 10, perUser: 100, ipCeiling: 100, window: 900 }
    */
   readonly loginLockout?: Partial<LoginLockout> | false | undefined;
+  /**
+   * Throttling of failed client authentication: `perIp` failures of one client id from one IP
+   * within `window` seconds answer 429 `invalid_client` (with `Retry-After`) to that pair until
+   * the window ends. `false` switches it off.
+   * @default { perIp: 20, window: 300 }
+   */
+  readonly clientLockout?: Partial<ClientLockout> | false | undefined;
+  /**
+   * Told about every audit event (issued, reused, refreshed, refresh replayed, revoked, session
+   * ended, device limit, client and user authentication failed, throttled), with client, user,
+   * device, IP and time; never a token, secret, password or hash. Errors it throws are ignored.
+   */
+  readonly onEvent?: ((event: AuditEvent) => void) | undefined;
   /**
    * The counting key of a username for `loginLockout`: a directory that matches usernames
    * case-insensitively must count `Alice` and `alice` together. Keep the user's hash tag: keys
@@ -184,6 +202,12 @@ export interface NormalizedRouterOptions {
   readonly loginKey: (username: string) => string;
   /** Locks the store reported, kept until they end (see `LockoutCache`). */
   readonly lockouts: LockoutCache;
+  /** Failed logins per IP across usernames; `undefined` when the lockout is off. */
+  readonly ipFailures: FailureCounter | undefined;
+  readonly clientLockout: ClientLockout | undefined;
+  /** Failed client authentications per (client id, IP); `undefined` when off. */
+  readonly clientFailures: FailureCounter | undefined;
+  readonly emit: EventSink;
   readonly deviceEndpoints: boolean;
   /** Grant types some client may use: those of the static clients, or all for a lookup function. */
   readonly grantTypes: readonly GrantType[];
@@ -416,6 +440,11 @@ function checkOrdinaryScopes(scopes: unknown, defaultScope: string, patterns: re
   }
 }
 
+function onEvent(value: unknown): ((event: AuditEvent) => void) | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new TypeError('options.onEvent must be a function');
+  return value as ((event: AuditEvent) => void) | undefined;
+}
+
 function deviceEndpoints(value: unknown): boolean {
   if (value !== undefined && typeof value !== 'boolean') throw new TypeError('options.deviceEndpoints must be a boolean');
   return value === true;
@@ -428,7 +457,7 @@ function deviceEndpoints(value: unknown): boolean {
 export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedRouterOptions {
   if (!isObject(options)) throw new TypeError('options must be an object');
   const store = options.store as unknown;
-  if (!isObject(store) || !['issue', 'refresh', 'revoke', 'lookup', 'ping'].every((m) => typeof store[m] === 'function')) {
+  if (!isObject(store) || !['issue', 'refresh', 'revoke', 'lookup', 'ping', 'recordLoginFailure', 'failureCounter', 'listDevices'].every((m) => typeof store[m] === 'function')) {
     throw new TypeError('options.store must be a TokenStore (RedisTokenStore or MemoryTokenStore)');
   }
   const accessTokenTtl = positiveInteger(options.accessTokenTtl, 3600, 'options.accessTokenTtl');
@@ -458,6 +487,8 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
     throw new TypeError('options.bodyLimit must be a byte count or a size string such as "16kb"');
   }
   const patterns = normalizePatterns(options.deviceScopePatterns);
+  const loginLockout = normalizeLoginLockout(options.loginLockout);
+  const clientLockout = normalizeClientLockout(options.clientLockout);
   checkOrdinaryScopes(options.scopes, defaultScope, patterns);
   return {
     store: options.store,
@@ -472,9 +503,13 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
     onError: options.onError,
     issuer: normalizeIssuer(options.issuer),
     scopesSupported: normalizeScopesSupported(options.scopesSupported),
-    loginLockout: normalizeLoginLockout(options.loginLockout),
+    loginLockout,
     loginKey: normalizeLoginKey(options.loginKey),
     lockouts: new LockoutCache(),
+    ipFailures: loginLockout && options.store.failureCounter('login-ip', loginLockout.ipCeiling, loginLockout.window),
+    clientLockout,
+    clientFailures: clientLockout && options.store.failureCounter('client', clientLockout.perIp, clientLockout.window),
+    emit: eventSink(onEvent(options.onEvent)),
     deviceEndpoints: deviceEndpoints(options.deviceEndpoints),
     grantTypes: clients.grantTypes,
   };

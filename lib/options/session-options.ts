@@ -31,11 +31,23 @@ export interface LoginLockout {
   readonly perIp: number;
   /** Failed logins of one user from all IPs that lock the user everywhere (the backstop). */
   readonly perUser: number;
+  /** Failed logins from one IP, whatever the usernames, that lock that IP out (password spraying). */
+  readonly ipCeiling: number;
   /** Seconds from a user's first counted failure until the counts (and a lock) end. */
   readonly window: number;
 }
 
-export const LOGIN_LOCKOUT_DEFAULTS: LoginLockout = { perIp: 10, perUser: 100, window: 15 * 60 };
+export const LOGIN_LOCKOUT_DEFAULTS: LoginLockout = { perIp: 10, perUser: 100, ipCeiling: 100, window: 15 * 60 };
+
+/** Throttling of failed client authentication (a guessed client secret). */
+export interface ClientLockout {
+  /** Failed authentications of one client id from one IP that block that pair. */
+  readonly perIp: number;
+  /** Seconds from the first counted failure until the count (and a block) ends. */
+  readonly window: number;
+}
+
+export const CLIENT_LOCKOUT_DEFAULTS: ClientLockout = { perIp: 20, window: 5 * 60 };
 
 /** Longest accepted request parameters (longer: `invalid_request` / `invalid_scope`). */
 export const PARAMETER_LIMITS = {
@@ -83,23 +95,38 @@ export function normalizeSessionPolicy(record: Readonly<Record<string, unknown>>
   };
 }
 
-/** `options.loginLockout`: thresholds, or `false` to switch the protection off. */
-export function normalizeLoginLockout(value: unknown): LoginLockout | undefined {
+/**
+ * A thresholds object (`options.<name>`) over its defaults, or `false` to switch it off.
+ * @throws TypeError naming the option for anything but positive integers and known fields.
+ */
+function thresholds<T extends object>(value: unknown, name: string, defaults: T): T | undefined {
   if (value === false) return undefined;
-  if (value === undefined) return LOGIN_LOCKOUT_DEFAULTS;
+  if (value === undefined) return defaults;
+  const fields = Object.keys(defaults).join(', ');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError('options.loginLockout must be an object { perIp, perUser, window } or false');
+    throw new TypeError(`options.${name} must be an object { ${fields} } or false`);
   }
   const given = value as Record<string, unknown>;
-  const positive = (field: keyof LoginLockout) => {
-    const v = given[field] ?? LOGIN_LOCKOUT_DEFAULTS[field];
-    if (!Number.isInteger(v) || (v as number) <= 0) throw new TypeError(`options.loginLockout.${field} must be a positive integer`);
-    return v as number;
-  };
   for (const field of Object.keys(given)) {
-    if (!(field in LOGIN_LOCKOUT_DEFAULTS)) throw new TypeError(`options.loginLockout.${field} is not an option (perIp, perUser, window)`);
+    if (!(field in defaults)) throw new TypeError(`options.${name}.${field} is not an option (${fields})`);
   }
-  return { perIp: positive('perIp'), perUser: positive('perUser'), window: positive('window') };
+  return Object.fromEntries(
+    Object.entries(defaults).map(([field, fallback]) => {
+      const v = given[field] ?? fallback;
+      if (!Number.isInteger(v) || (v as number) <= 0) throw new TypeError(`options.${name}.${field} must be a positive integer`);
+      return [field, v];
+    }),
+  ) as T;
+}
+
+/** `options.loginLockout`: thresholds, or `false` to switch the protection off. */
+export function normalizeLoginLockout(value: unknown): LoginLockout | undefined {
+  return thresholds(value, 'loginLockout', LOGIN_LOCKOUT_DEFAULTS);
+}
+
+/** `options.clientLockout`: thresholds, or `false` to switch the throttling off. */
+export function normalizeClientLockout(value: unknown): ClientLockout | undefined {
+  return thresholds(value, 'clientLockout', CLIENT_LOCKOUT_DEFAULTS);
 }
 
 /** `options.loginKey`: a function from username to counting key. */

@@ -12,6 +12,7 @@ import {
 import {
   reuseThreshold,
   type CallerProblem,
+  type FailureCounter,
   type IssueRequest,
   type IssueResult,
   type LoginFailures,
@@ -58,6 +59,8 @@ export abstract class ScriptedTokenStore implements TokenStore {
   protected abstract readonly deadline: number;
 
   abstract ping(): Promise<void>;
+
+  abstract failureCounter(name: string, limit: number, window: number): FailureCounter;
 
   async issue(request: IssueRequest): Promise<IssueResult> {
     if (request.deviceScopes.length > 1) throw new TypeError('a session has at most one device scope');

@@ -155,6 +155,16 @@ export interface LoginFailures {
 }
 
 /**
+ * Counts failures of one kind per key in fixed windows (rate-limiter-flexible on the store's
+ * backend, each call bounded by the store's operation timeout). For limits that are not on the
+ * success path's round trip: failed logins per IP across usernames, failed client authentication.
+ */
+export interface FailureCounter {
+  /** Counts one failure of `key`; resolves to the seconds `key` is now blocked for (0: not blocked). */
+  fail(key: string): Promise<number>;
+}
+
+/**
  * A token backend. Implementations: `RedisTokenStore`, `MemoryTokenStore`; both run the same
  * scripts on the same data model and pass the same contract suite
  * (`test/stores/token-store.contract.ts`).
@@ -208,6 +218,12 @@ export interface TokenStore {
 
   /** Operators: forgets the failed logins counted against `loginKey` (unlocks the user). */
   clearLoginFailures(loginKey: string): Promise<void>;
+
+  /**
+   * A failure counter named `name` (one key space per name) that blocks a key once it has
+   * failed `limit` times within `window` seconds, until that window ends.
+   */
+  failureCounter(name: string, limit: number, window: number): FailureCounter;
 
   /** Resolves when the backend answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;

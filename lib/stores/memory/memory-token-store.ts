@@ -1,4 +1,7 @@
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { TokenSecret } from '../../tokens/token-codec';
+import { failureCounter } from '../failure-counter';
+import type { FailureCounter } from '../token-store';
 import { ScriptedTokenStore } from '../scripted-token-store';
 import type { ScriptRunner } from '../scripts';
 import { Keyspace } from './keyspace';
@@ -58,6 +61,10 @@ export class MemoryTokenStore extends ScriptedTokenStore {
   }
 
   async ping(): Promise<void> {}
+
+  failureCounter(name: string, limit: number, window: number): FailureCounter {
+    return failureCounter(new RateLimiterMemory({ keyPrefix: name, points: limit, duration: window }), (error) => error);
+  }
 
   /** Stops the sweep timer of this store's data. */
   close(): void {

@@ -1,7 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import { StoreUnavailableError } from '../../errors/oauth-error';
 import type { TokenSecret } from '../../tokens/token-codec';
+import { failureCounter } from '../failure-counter';
 import { ScriptedTokenStore } from '../scripted-token-store';
+import type { FailureCounter } from '../token-store';
 import type { Reply, ScriptName, ScriptRunner } from '../scripts';
 import { luaScripts } from './lua-scripts';
 
@@ -100,6 +103,17 @@ export class RedisTokenStore extends ScriptedTokenStore {
 
   async ping(): Promise<void> {
     await this.bounded(this.redis.ping());
+  }
+
+  failureCounter(name: string, limit: number, window: number): FailureCounter {
+    const limiter = new RateLimiterRedis({
+      storeClient: this.redis,
+      keyPrefix: `${this.keyPrefix}limit:${name}`,
+      points: limit,
+      duration: window,
+    });
+    // One EVALSHA per failure; the wrapper bounds it by the store's timeout like every other call.
+    return failureCounter(new RLWrapperTimeouts({ limiter, timeoutMs: this.operationTimeout }), toStoreError);
   }
 
   protected tooLate(): Error {
