@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { endDeviceEndpoint, endOtherDevicesEndpoint, listDevicesEndpoint } from './endpoints/devices-endpoint';
 import { formParser } from './endpoints/form-body';
 import { introspectionEndpoint } from './endpoints/introspection-endpoint';
 import { metadataEndpoint } from './endpoints/metadata-endpoint';
@@ -6,7 +7,7 @@ import { revocationEndpoint } from './endpoints/revocation-endpoint';
 import { tokenEndpoint } from './endpoints/token-endpoint';
 import { InvalidRequestError } from './errors/oauth-error';
 import { oauthErrorHandler, sendOAuthError } from './errors/render-error';
-import { normalizeRouterOptions, type TokenRouterOptions } from './options/router-options';
+import { normalizeRouterOptions, type NormalizedRouterOptions, type TokenRouterOptions } from './options/router-options';
 
 function methodNotAllowed(allow: string) {
   return function rejectMethod(_req: Request, res: Response): void {
@@ -15,10 +16,28 @@ function methodNotAllowed(allow: string) {
   };
 }
 
+const DEVICE_METHODS = ['listDevices', 'endDevice', 'endOtherDevices'] as const;
+
+/**
+ * `GET /devices`, `DELETE /devices/{id}` and `DELETE /devices` (DESIGN.md "Device sessions"),
+ * each authenticated by the caller's own bearer token; no body is read.
+ */
+function mountDeviceEndpoints(router: Router, options: NormalizedRouterOptions): void {
+  const store = options.store as unknown as Record<string, unknown>;
+  const missing = DEVICE_METHODS.find((method) => typeof store[method] !== 'function');
+  if (missing) throw new TypeError(`options.store must implement ${missing}() for options.deviceEndpoints`);
+  router.get('/devices', listDevicesEndpoint(options));
+  router.delete('/devices', endOtherDevicesEndpoint(options));
+  router.delete('/devices/:id', endDeviceEndpoint(options));
+  router.all('/devices', methodNotAllowed('GET, HEAD, DELETE'));
+  router.all('/devices/:id', methodNotAllowed('DELETE'));
+}
+
 /**
  * The OAuth 2.0 token service as an Express router: `POST /token` (password,
  * client_credentials and refresh_token grants), `POST /revoke` (RFC 7009),
- * `POST /introspect` (RFC 7662) and `GET /.well-known/oauth-authorization-server` (RFC 8414).
+ * `POST /introspect` (RFC 7662) and `GET /.well-known/oauth-authorization-server` (RFC 8414);
+ * with `deviceEndpoints: true` also `GET /devices`, `DELETE /devices/{id}` and `DELETE /devices`.
  * Options are validated here, so a wrong one fails at start-up.
  *
  * @throws TypeError naming the first wrong option.
@@ -40,6 +59,7 @@ export function createTokenRouter(options: TokenRouterOptions): Router {
   router.get('/.well-known/oauth-authorization-server', metadataEndpoint(normalized));
   router.all(['/token', '/revoke', '/introspect'], methodNotAllowed('POST'));
   router.all('/.well-known/oauth-authorization-server', methodNotAllowed('GET, HEAD'));
+  if (normalized.deviceEndpoints) mountDeviceEndpoints(router, normalized);
   router.use(oauthErrorHandler(normalized.onError));
   return router;
 }

@@ -1,11 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import {
-  InsufficientScopeError,
-  InvalidRequestError,
-  InvalidTokenError,
-  type OAuthError,
-} from '../errors/oauth-error';
-import { safeDescription, sendOAuthError, toOAuthError } from '../errors/render-error';
+import { readBearerToken, rejectBearer } from '../auth/bearer-token';
+import { InsufficientScopeError, InvalidTokenError, type OAuthError } from '../errors/oauth-error';
+import { toOAuthError } from '../errors/render-error';
 import type { TokenStore } from '../stores/token-store';
 
 /** What `requireToken` tells the handler about the calling token (never the token itself). */
@@ -43,23 +39,6 @@ export interface RequireTokenOptions {
   readonly onError?: ((error: unknown) => void) | undefined;
 }
 
-// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-
-function quoted(value: string): string {
-  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
-}
-
-/** RFC 6750 §3: the challenge for a failed request, with error details when there was a token. */
-function challenge(realm: string, error?: OAuthError): string {
-  const parts = [`realm=${quoted(realm)}`];
-  if (error && error.status < 500) {
-    parts.push(`error=${quoted(error.error)}`, `error_description=${quoted(safeDescription(error.message))}`);
-    if (error instanceof InsufficientScopeError) parts.push(`scope=${quoted(error.requiredScopes.join(' '))}`);
-  }
-  return `Bearer ${parts.join(', ')}`;
-}
-
 /**
  * Protects the gateway's own APIs with bearer tokens (RFC 6750): 401 `invalid_token` for a
  * missing, dead or malformed token, 403 `insufficient_scope` for a live token without every
@@ -84,26 +63,20 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
   const { store, onError } = options;
 
   function reject(res: Response, error: OAuthError, withDetails: boolean): void {
-    if (error.status < 500) res.set('WWW-Authenticate', challenge(realm, withDetails ? error : undefined));
-    sendOAuthError(res, error);
+    rejectBearer(res, realm, error, withDetails);
   }
 
   return async function requireTokenMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const header = req.get('authorization');
     // RFC 6750 §3.1: no authentication information, or "an unsupported authentication method",
     // gets a bare challenge, no error code.
-    if (header === undefined || !/^bearer(\s|$)/i.test(header)) {
-      reject(res, new InvalidTokenError('a bearer token is required'), false);
-      return;
-    }
-    const match = BEARER.exec(header);
-    if (!match) {
-      reject(res, new InvalidRequestError('malformed bearer token (RFC 6750 §2.1)'), true);
+    const bearer = readBearerToken(req);
+    if (bearer.token === undefined) {
+      reject(res, bearer.error, bearer.withDetails);
       return;
     }
     let record;
     try {
-      record = await store.lookup(match[1]!, ['access_token']);
+      record = await store.lookup(bearer.token, ['access_token']);
     } catch (error) {
       const oauthError = toOAuthError(error);
       if (oauthError.status >= 500 && onError) onError(error);
