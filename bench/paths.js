@@ -124,7 +124,7 @@ function paths() {
     },
     {
       name: 'issue',
-      what: 'POST /token, password grant, a new device every time (over 1,000 users)',
+      what: 'POST /token, password grant, a new device every time (over 50 users)',
       appliesTo: () => true,
       setup: async (target) => ({ target, n: 0 }),
       prepare: async () => {},
