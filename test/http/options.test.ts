@@ -30,7 +30,19 @@ describe('createTokenRouter() options', () => {
     ['a negative reuse margin', { reuseMinRemaining: -1 }, 'options.reuseMinRemaining'],
     ['a fractional TTL', { accessTokenTtl: 1.5 }, 'options.accessTokenTtl'],
     ['a bad onError', { onError: 'log' }, 'options.onError'],
-    ['a login limiter that is not a rate limiter', { loginLimiter: { points: 10 } }, 'options.loginLimiter must be a rate-limiter-flexible limiter'],
+    ['a lockout that is not an object', { loginLockout: 10 }, 'options.loginLockout must be an object'],
+    ['a lockout with a zero threshold', { loginLockout: { perIp: 0 } }, 'options.loginLockout.perIp must be a positive integer'],
+    ['a lockout with an unknown field', { loginLockout: { attempts: 5 } }, 'options.loginLockout.attempts is not an option'],
+    ['a client lockout with a bad window', { clientLockout: { window: -1 } }, 'options.clientLockout.window'],
+    ['a loginKey that is not a function', { loginKey: 'lower' }, 'options.loginKey must be a function'],
+    ['an onEvent that is not a function', { onEvent: true }, 'options.onEvent must be a function'],
+    ['a negative grace period', { refreshGracePeriod: -1 }, 'options.refreshGracePeriod'],
+    ['a fractional device limit on a client', { clients: [{ ...client, maxDevicesPerUser: 2.5 }] }, 'options.clients[0].maxDevicesPerUser'],
+    ['an unknown device-limit policy', { onDeviceLimit: 'drop' }, 'options.onDeviceLimit must be "end-oldest" or "refuse"'],
+    ['a non-boolean requireDevice on a client', { clients: [{ ...client, requireDevice: 'yes' }] }, 'options.clients[0].requireDevice'],
+    ['a non-boolean deviceEndpoints', { deviceEndpoints: 1 }, 'options.deviceEndpoints'],
+    ['an ordinary scope that is a device scope', { scopes: { device_admin: ['admin'] } }, 'options.scopes["device_admin"] is a device scope'],
+    ['a default scope that is a device scope', { defaultScope: 'device_any' }, 'options.defaultScope "device_any" matches a device scope pattern'],
   ])('throws a TypeError naming the option for %s', (_name, override, message) => {
     const options = override === null ? null : { ...valid, ...override };
     expect(() => createTokenRouter(options as TokenRouterOptions)).toThrow(TypeError);
