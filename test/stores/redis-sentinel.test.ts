@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { RedisTokenStore, StoreUnavailableError } from '../../lib';
 import { type RedisSentinelHandle, startRedisSentinel } from '../support/redis-servers';
+import { userUsage } from './redis-usage';
 import { describeTokenStoreContract, issueRequest, tokensOf, SECRET } from './token-store.contract';
 
 // The Redis store behind Redis Sentinel: a private master, replica and Sentinel started by this
@@ -34,6 +35,8 @@ describe('RedisTokenStore on Redis Sentinel', () => {
   describeTokenStoreContract('Redis Sentinel', () => ({
     store: new RedisTokenStore({ redis, secret: SECRET }),
     withSecret: (secret) => new RedisTokenStore({ redis, secret }),
+    // The Sentinel's master is this file's own: the store's default prefix is this test's.
+    usage: (tag) => userUsage(redis, 'oauth:', tag),
   }));
 
   it('answers StoreUnavailableError while the master is gone and serves the same tokens from the promoted replica', async () => {

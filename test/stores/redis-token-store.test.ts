@@ -17,6 +17,7 @@ import {
   type TestRedisClient,
   uniquePrefix,
 } from '../support/redis';
+import { userUsage } from './redis-usage';
 import { describeTokenStoreContract, issueRequest, tokensOf, NEW_SECRET, SECRET } from './token-store.contract';
 
 // The Redis store on a real single node and a real 3-node Cluster (both started privately by
@@ -49,6 +50,7 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
   describeTokenStoreContract(name, () => ({
     store: new RedisTokenStore({ redis, secret: SECRET, keyPrefix }),
     withSecret: (secret) => new RedisTokenStore({ redis, secret, keyPrefix }),
+    usage: (tag) => userUsage(redis, keyPrefix, tag),
   }));
 
   describe('what it leaves in Redis', () => {
@@ -99,7 +101,7 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
           const type = await redis.type(key);
           const value =
             type === 'hash' ? Object.values(await redis.hgetall(key)).join('\n')
-            : type === 'zset' ? (await redis.zrange(key, 0, -1)).join('\n')
+            : type === 'zset' ? (await redis.zrange(key, '0', '-1')).join('\n')
             : type === 'set' ? (await redis.smembers(key)).join('\n')
             : await redis.get(key);
           return `${key}\n${value ?? ''}`;

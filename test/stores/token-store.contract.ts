@@ -1,10 +1,13 @@
 import type { IssueRequest, TokenSet, TokenStore } from '../../lib';
+import { describeSessionContract } from './session.contract';
 
 /** A store under test, with the means to make a second one over the same data. */
 export interface StoreUnderTest {
   readonly store: TokenStore;
   /** Another store over the same backend with other secrets (secret rotation). */
   withSecret(secret: string | string[]): TokenStore;
+  /** The keys and bytes (Redis `MEMORY USAGE`) the backend holds for one user's hash tag, where it can tell. */
+  usage?(tag: string): Promise<{ keys: number; bytes: number }>;
 }
 
 export const SECRET = 'contract-suite-secret-0123456789abcdef';
@@ -38,7 +41,8 @@ export function issueRequest(overrides: Partial<IssueRequest> = {}): IssueReques
 }
 
 /**
- * The behaviour every TokenStore must have. Run by the Memory, Redis and Redis Cluster suites.
+ * The behaviour every TokenStore must have. Run by the Memory, Redis, Redis Cluster and Sentinel suites;
+ * the device-session half lives in `session.contract.ts`.
  */
 export function describeTokenStoreContract(name: string, setup: () => StoreUnderTest): void {
   describe(`TokenStore contract: ${name}`, () => {
@@ -325,6 +329,8 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         expect(await store.revoke(`${'A'.repeat(12)}.${'B'.repeat(43)}`, 'app')).toBe('unknown');
       });
     });
+
+    describeSessionContract(name, () => subject);
 
     it('ping() resolves while the backend is up', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
