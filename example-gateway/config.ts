@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ClientRecord, UserRecord } from '../lib';
+import type { ClientRecord, TokenRouterOptions, UserRecord } from '../lib';
 import { ConfigError } from './config-error';
 
 /**
@@ -28,6 +28,25 @@ export interface GatewayConfig {
   readonly issuer?: string | undefined;
   /** Scopes listed by the metadata document. @default none */
   readonly scopesSupported?: readonly string[] | undefined;
+  /**
+   * Mount `GET /devices`, `DELETE /devices/{id}` and `DELETE /devices` (self-service device
+   * sessions). Off by default in the library, on in the gateway: `readGatewayConfig()` and
+   * `checkGatewayConfig()` set it to `true` when the file does not say.
+   * @default true
+   */
+  readonly deviceEndpoints?: boolean | undefined;
+  /** Seconds a just-rotated refresh token still answers with the current pair; 0 = strict. Per client too. @default 30 */
+  readonly refreshGracePeriod?: number | undefined;
+  /** Live sessions of one user with one client (0: no bound). Per client too. @default 50 */
+  readonly maxDevicesPerUser?: number | undefined;
+  /** `"end-oldest"` or `"refuse"` a new session beyond `maxDevicesPerUser`. Per client too. @default "end-oldest" */
+  readonly onDeviceLimit?: TokenRouterOptions['onDeviceLimit'];
+  /** Token requests without a device scope are `invalid_scope`. Per client too. @default false */
+  readonly requireDevice?: boolean | undefined;
+  /** `{ perIp, perUser, ipCeiling, window }` of the password grant's lockout, or `false`. @default { perIp: 10, perUser: 100, ipCeiling: 100, window: 900 } */
+  readonly loginLockout?: TokenRouterOptions['loginLockout'];
+  /** `{ perIp, window }` of the throttling of failed client authentication, or `false`. @default { perIp: 20, window: 300 } */
+  readonly clientLockout?: TokenRouterOptions['clientLockout'];
 }
 
 // Every field the file may have. An unknown one is a typo ("client", "role"…) and is refused:
@@ -44,6 +63,13 @@ const TOP_LEVEL_FIELDS = [
   'refreshTokenTtl',
   'issuer',
   'scopesSupported',
+  'deviceEndpoints',
+  'refreshGracePeriod',
+  'maxDevicesPerUser',
+  'onDeviceLimit',
+  'requireDevice',
+  'loginLockout',
+  'clientLockout',
 ] as const satisfies readonly (keyof GatewayConfig)[];
 const CLIENT_FIELDS = [
   'clientId',
@@ -53,6 +79,10 @@ const CLIENT_FIELDS = [
   'refreshTokenTtl',
   'roles',
   'resourceServer',
+  'refreshGracePeriod',
+  'maxDevicesPerUser',
+  'onDeviceLimit',
+  'requireDevice',
 ] as const satisfies readonly (keyof ClientRecord)[];
 const USER_FIELDS = ['username', 'password', 'passwordHash', 'roles'] as const satisfies readonly (keyof UserRecord)[];
 
@@ -80,7 +110,8 @@ function checkRecords(value: unknown, known: readonly string[], path: string): v
 /**
  * Checks the shape of a parsed config file: an object with known fields, `clients` a non-empty
  * array, records without unknown fields. The values themselves are checked by
- * `createTokenRouter()` when the gateway is built (see {@link configErrorFrom}).
+ * `createTokenRouter()` when the gateway is built (see {@link configErrorFrom}). Fills in the
+ * gateway's own defaults: `deviceEndpoints: true`.
  * @throws ConfigError naming the field.
  */
 export function checkGatewayConfig(value: unknown): GatewayConfig {
@@ -100,7 +131,9 @@ export function checkGatewayConfig(value: unknown): GatewayConfig {
       if (typeof pattern !== 'string') throw new ConfigError(`deviceScopePatterns[${index}] must be a string (a regular expression)`);
     });
   }
-  return value as unknown as GatewayConfig;
+  // The gateway shows the self-service device endpoints unless the file switches them off; a
+  // value that is not a boolean is passed on for createTokenRouter() to name.
+  return { ...value, deviceEndpoints: value.deviceEndpoints === undefined ? true : value.deviceEndpoints } as unknown as GatewayConfig;
 }
 
 /**

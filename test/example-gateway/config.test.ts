@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkGatewayConfig, configErrorFrom, readGatewayConfig } from '../../example-gateway/config';
+import request from 'supertest';
+import { MemoryTokenStore } from '../../lib';
+import { checkGatewayConfig, configErrorFrom, readGatewayConfig, type GatewayConfig } from '../../example-gateway/config';
 import { ConfigError } from '../../example-gateway/config-error';
-import { SHIPPED_CONFIG, shippedConfig } from '../acceptance/demo';
+import { createGateway } from '../../example-gateway/create-gateway';
+import { DEMO, DEMO_BASIC, SHIPPED_CONFIG, shippedConfig } from '../acceptance/demo';
 import { configErrorMessage } from './config-error-message';
 
 describe('the shipped config', () => {
@@ -13,6 +16,102 @@ describe('the shipped config', () => {
     expect(config.clients[0]!.grants).toEqual(['password', 'refresh_token', 'client_credentials']);
     expect(config.users!.map((user) => Object.keys(user).filter((key) => key.startsWith('password')))).toEqual([['password'], ['passwordHash']]);
     expect(config.scopes).toEqual({ 'orders:read': ['subscriber', 'admin'], 'orders:write': ['admin'] });
+  });
+
+  it('turns the device endpoints on, since the file does not say', () => {
+    expect(readGatewayConfig(SHIPPED_CONFIG).deviceEndpoints).toBe(true);
+  });
+});
+
+describe('the device session and abuse options in the config', () => {
+  const store = new MemoryTokenStore({ secret: 'config-test-secret-0123456789abcdef0123' });
+  afterAll(() => store.close());
+
+  /** The shipped config with `change` applied, checked as `readGatewayConfig()` checks it. */
+  const configWith = (change: (config: ReturnType<typeof shippedConfig>) => void): GatewayConfig => {
+    const config = shippedConfig();
+    change(config);
+    return checkGatewayConfig(config);
+  };
+  /** The ConfigError the gateway's start-up would print for that config. */
+  const startupError = (config: GatewayConfig) =>
+    configErrorMessage(() => {
+      try {
+        createGateway({ config, store, storeKind: 'memory' });
+      } catch (error) {
+        throw configErrorFrom(error);
+      }
+    });
+  const login = (app: ReturnType<typeof createGateway>, scope: string) =>
+    request(app)
+      .post('/token')
+      .set('Authorization', DEMO_BASIC)
+      .type('form')
+      .send({ grant_type: 'password', username: DEMO.alice.username, password: DEMO.alice.password, scope });
+
+  it('keeps deviceEndpoints: false, and the gateway then mounts no /devices', async () => {
+    const config = configWith((c) => (c.deviceEndpoints = false));
+    expect(config.deviceEndpoints).toBe(false);
+    const app = createGateway({ config, store, storeKind: 'memory' });
+    const token = (await login(app, 'device_ipad orders:read')).body.access_token;
+    expect((await request(app).get('/devices').set('Authorization', `Bearer ${token}`)).status).toBe(404);
+  });
+
+  it('serves GET /devices with the shipped config', async () => {
+    const app = createGateway({ config: readGatewayConfig(SHIPPED_CONFIG), store, storeKind: 'memory' });
+    const token = (await login(app, 'device_ipad orders:read')).body.access_token;
+    const res = await request(app).get('/devices').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+    expect(res.body.devices).toEqual([expect.objectContaining({ device: 'device_ipad', current: true })]);
+  });
+
+  it('accepts every router option of device sessions and abuse, top level and per client', () => {
+    const config = configWith((c) => {
+      Object.assign(c, {
+        deviceEndpoints: true,
+        refreshGracePeriod: 10,
+        maxDevicesPerUser: 5,
+        onDeviceLimit: 'refuse',
+        requireDevice: false,
+        loginLockout: { perIp: 5, perUser: 50, window: 600 },
+        clientLockout: { perIp: 10, window: 60 },
+      });
+      Object.assign(c.clients[0]!, { refreshGracePeriod: 0, maxDevicesPerUser: 2, onDeviceLimit: 'end-oldest', requireDevice: true });
+    });
+    expect(() => createGateway({ config, store, storeKind: 'memory' })).not.toThrow();
+    expect(() => createGateway({ config: configWith((c) => (c.loginLockout = false)), store, storeKind: 'memory' })).not.toThrow();
+  });
+
+  it('applies them: a client with requireDevice refuses a request without a device scope, and its cap refuses a third device', async () => {
+    const config = configWith((c) => Object.assign(c.clients[0]!, { requireDevice: true, maxDevicesPerUser: 2, onDeviceLimit: 'refuse' }));
+    // A store of its own: the cap counts alice's sessions, whatever the other tests left.
+    const own = new MemoryTokenStore({ secret: 'config-test-secret-0123456789abcdef0123' });
+    try {
+      const app = createGateway({ config, store: own, storeKind: 'memory' });
+      expect((await login(app, 'orders:read')).body.error).toBe('invalid_scope');
+      expect((await login(app, 'device_one orders:read')).status).toBe(200);
+      expect((await login(app, 'device_two orders:read')).status).toBe(200);
+      const third = await login(app, 'device_three orders:read');
+      expect(third.status).toBe(400);
+      expect(third.body.error_description).toMatch(/2/);
+    } finally {
+      own.close();
+    }
+  });
+
+  it('names a wrong value by its field, at the top level and on a client', () => {
+    expect(startupError(configWith((c) => (c.onDeviceLimit = 'drop')))).toBe('onDeviceLimit must be "end-oldest" or "refuse"');
+    expect(startupError(configWith((c) => (c.deviceEndpoints = 'yes')))).toBe('deviceEndpoints must be a boolean');
+    expect(startupError(configWith((c) => (c.refreshGracePeriod = -1)))).toMatch(/^refreshGracePeriod must be a non-negative integer/);
+    expect(startupError(configWith((c) => (c.clients[0]!.maxDevicesPerUser = 1.5)))).toMatch(/^clients\[0\]\.maxDevicesPerUser must be a non-negative integer/);
+    expect(startupError(configWith((c) => (c.clients[0]!.requireDevice = 'true')))).toBe('clients[0].requireDevice must be a boolean');
+    expect(startupError(configWith((c) => (c.loginLockout = { perIp: 0 })))).toMatch(/^loginLockout\.perIp must be a positive integer/);
+    expect(startupError(configWith((c) => (c.loginLockout = { tries: 3 })))).toMatch(/^loginLockout\.tries is not an option/);
+  });
+
+  it('refuses a misspelt option as an unknown field', () => {
+    expect(configErrorMessage(() => configWith((c) => (c.maxDevices = 5)))).toMatch(/^maxDevices is not a known field/);
+    expect(configErrorMessage(() => configWith((c) => (c.clients[0]!.deviceEndpoints = true)))).toMatch(/^clients\[0\]\.deviceEndpoints is not a known field/);
   });
 });
 
