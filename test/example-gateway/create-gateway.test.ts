@@ -85,6 +85,38 @@ describe('createGateway()', () => {
     });
   });
 
+  describe('GET /livez and GET /readyz', () => {
+    it('/livez answers 200 without asking the store, even while draining', async () => {
+      const answer = await request(gatewayWithLogs(store, { isDraining: () => true }).app).get('/livez');
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ status: 'ok' });
+      expect(answer.headers['cache-control']).toBe('no-store');
+    });
+
+    it('/readyz answers 200 when the store answers and 503 once the gateway drains', async () => {
+      let draining = false;
+      const { app } = gatewayWithLogs(store, { isDraining: () => draining });
+      expect((await request(app).get('/readyz')).body).toEqual({ status: 'ok', store: 'memory' });
+      draining = true;
+      const answer = await request(app).get('/readyz');
+      expect(answer.status).toBe(503);
+      expect(answer.body).toEqual({ status: 'shutting_down', store: 'memory' });
+    });
+
+    it('log healthy probes at debug only', async () => {
+      const { app, logs } = gatewayWithLogs(store);
+      for (const path of ['/healthz', '/livez', '/readyz', '/metrics']) await request(app).get(path);
+      await request(app).get('/api/orders');
+      expect(logs().filter((line) => line.res).map((line) => [line.req.url, line.level])).toEqual([
+        ['/healthz', 20],
+        ['/livez', 20],
+        ['/readyz', 20],
+        ['/metrics', 20],
+        ['/api/orders', 30],
+      ]);
+    });
+  });
+
   describe('logs', () => {
     it('write one line per request with the caller, never its token, secret or password', async () => {
       const { app, lines, logs } = gatewayWithLogs(store);
