@@ -1,3 +1,4 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { eventSink, type AuditEvent, type EventSink } from '../events/audit-event';
 import { LockoutCache } from '../grants/lockout-cache';
 import { isDeviceScope } from '../scopes/scope';
@@ -344,11 +345,27 @@ function normalizeUsers(users: unknown): NormalizedRouterOptions['authenticateUs
       ...(password === undefined ? { passwordHash: passwordHash as string } : { password: password as string }),
     });
   });
-  // Plain passwords are hashed once, here, with hashPassword()'s defaults (the parameters of
-  // DUMMY_HASH), so checking one costs a scrypt like every other path (issue 10: a cheap
-  // comparison told which users exist). scrypt runs on libuv's thread pool, so building the
-  // router stays fast and never blocks the event loop; the hashes are ready within one scrypt
-  // time (tens of ms for a few users), and a login arriving sooner waits for them.
+  // Equal work on every failure path (an unknown user, a wrong password of a plain-password user
+  // and of a hashed user must take the same time): every check costs what the costliest kind of
+  // user in the list costs.
+  // - Some user has a passwordHash: plain passwords are hashed once, here, with hashPassword()'s
+  //   defaults (the parameters of DUMMY_HASH), so every path is one scrypt. scrypt runs on
+  //   libuv's thread pool, so building the router stays fast; a login arriving before the hashes
+  //   are ready waits for them.
+  // - Only plain passwords (demos, benchmarks): each is kept as an HMAC under a key made at load,
+  //   and every path, an unknown user's included, is one HMAC and one constant-time compare.
+  //   Nothing to hide costs a scrypt, and the plain passwords are not kept.
+  if (records.every((record) => record.password !== undefined)) {
+    const key = randomBytes(32);
+    const digest = (password: string) => createHmac('sha256', key).update(password).digest();
+    const byName = new Map(records.map(({ username, roles, password }) => [username, { roles, digest: digest(password!) }]));
+    const unmatchable = randomBytes(32);
+    return async (username, password) => {
+      const user = byName.get(username);
+      const matches = timingSafeEqual(digest(password), user?.digest ?? unmatchable);
+      return user !== undefined && matches ? { username, roles: user.roles } : undefined;
+    };
+  }
   const directory = Promise.all(
     records.map(async ({ username, roles, password, passwordHash }) => {
       const hash = password === undefined ? passwordHash! : await hashPassword(password);

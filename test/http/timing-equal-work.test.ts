@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { hashPassword } from '../../lib';
+import { normalizeRouterOptions } from '../../lib/options/router-options';
 import { basic, buildApp, form, IOS_APP, memoryStore, type StoreHandle } from './harness';
 
 // Issue 10, item 2: a failed login must not tell which usernames exist. Every failure path of the
@@ -98,5 +99,42 @@ describe('failed password logins take the same time whoever the user is', () => 
       expect(answer.status).toBe(200);
       expect(answer.body.access_token).toEqual(expect.any(String));
     }
+  });
+});
+
+describe('a list of plain-password users only (demos, benchmarks)', () => {
+  // Nothing in the list costs a scrypt, so no path does: each check is one HMAC under a key made
+  // at load and one constant-time compare, for a known and an unknown user alike.
+  const check = normalizeRouterOptions({
+    store: memoryStore().store,
+    clients: [IOS_APP],
+    users: [{ username: 'carol', password: 'plain-text-password', roles: [] }],
+  }).authenticateUser;
+
+  async function batch(username: string, password: string): Promise<number> {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 200; i++) await check(username, password);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  }
+
+  it('takes the same time for an unknown user and a wrong password (medians of interleaved batches)', async () => {
+    const unknown: number[] = [];
+    const wrong: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      if (round % 2 === 0) {
+        unknown.push(await batch(`nobody-${round}`, 'plain-text-password'));
+        wrong.push(await batch('carol', 'wrong-password'));
+      } else {
+        wrong.push(await batch('carol', 'wrong-password'));
+        unknown.push(await batch(`nobody-${round}`, 'plain-text-password'));
+      }
+    }
+    const [a, b] = [median(unknown), median(wrong)];
+    console.log(`median ms per 200 checks: unknown user ${a.toFixed(2)}, wrong password ${b.toFixed(2)}`);
+    expect(Math.max(a, b) / Math.min(a, b)).toBeLessThanOrEqual(1 + TOLERANCE);
+    // No scrypt anywhere: 200 checks take far less than one scrypt (tens of ms).
+    expect(Math.max(a, b)).toBeLessThan(200);
+    expect(await check('carol', 'plain-text-password')).toEqual({ username: 'carol', roles: [] });
+    expect(await check('carol', 'plain-text-passwordX')).toBeUndefined();
   });
 });
