@@ -299,6 +299,9 @@ describe.each(STORE_KINDS)('RFC 6749 token endpoint on %s', (kind) => {
       expect(refreshed.headers['cache-control']).toBe('no-store');
       expect(refreshed.body.scope).toBe('device_watch orders:read');
       expect(refreshed.body.refresh_token).not.toBe(first.refresh_token);
+      // Once the new refresh token is used, the old one is dead (a retry of the lost answer is
+      // honoured only before that, inside refreshGracePeriod).
+      expect((await token({ grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token })).status).toBe(200);
       const replay = await token({ grant_type: 'refresh_token', refresh_token: first.refresh_token });
       expect(replay.body.error).toBe('invalid_grant');
     });

@@ -2,7 +2,8 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { ANDROID_APP, basic, buildApp, form, IOS_APP, NO_REFRESH, SERVICE, STORES, type StoreHandle } from './harness';
 
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/;
+// <user tag>.<256-bit seed>.<128-bit MAC>
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
 
 describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
   let handle: StoreHandle;
@@ -275,15 +276,28 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
       expect(narrower.body.scope).toBe('device_watch orders:read');
     });
 
-    it("answers invalid_grant for a replayed refresh token and ends that device's grant only", async () => {
+    it('answers a retry of a refresh whose answer was lost with the same pair, never a third (refreshGracePeriod)', async () => {
+      const ipad = await password({ scope: 'device_ipad', username: 'bob', password: 'builder' });
+      const rotated = await refresh(ipad.body.refresh_token);
+      expect(rotated.status).toBe(200);
+      const retried = await refresh(ipad.body.refresh_token);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toMatchObject({ access_token: rotated.body.access_token, refresh_token: rotated.body.refresh_token });
+      expect(retried.body.expires_in).toBeLessThanOrEqual(rotated.body.expires_in);
+      expect((await request(app).get('/api/anything').set('Authorization', `Bearer ${rotated.body.access_token}`)).status).toBe(200);
+    });
+
+    it("answers invalid_grant for a replayed refresh token once its successor was used, and ends that device's grant only", async () => {
       const ipad = await password({ scope: 'device_ipad', username: 'bob', password: 'builder' });
       const iphone = await password({ scope: 'device_iphone', username: 'bob', password: 'builder' });
       const rotated = await refresh(ipad.body.refresh_token);
       expect(rotated.status).toBe(200);
+      const again = await refresh(rotated.body.refresh_token);
+      expect(again.status).toBe(200);
       const replay = await refresh(ipad.body.refresh_token);
       expect(replay.status).toBe(400);
       expect(replay.body.error).toBe('invalid_grant');
-      expect((await request(app).get('/api/anything').set('Authorization', `Bearer ${rotated.body.access_token}`)).status).toBe(401);
+      expect((await request(app).get('/api/anything').set('Authorization', `Bearer ${again.body.access_token}`)).status).toBe(401);
       expect((await request(app).get('/api/anything').set('Authorization', `Bearer ${iphone.body.access_token}`)).status).toBe(200);
     });
 

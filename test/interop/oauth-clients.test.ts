@@ -15,7 +15,9 @@ const run = promisify(execFile);
 const DRIVER = join(__dirname, 'oauth-clients.mjs');
 const SECRET = 'interop-suite-secret-0123456789abcdef0123';
 
-const APP = { clientId: 'mobile-app', clientSecret: 'mobile-app-secret', grants: ['password', 'refresh_token'], accessTokenTtl: 900 } satisfies ClientRecord;
+// Strict rotation (no grace period) for this client, so the driver's immediate replay of a
+// rotated refresh token is a replay (the grace period has tests of its own in test/http).
+const APP = { clientId: 'mobile-app', clientSecret: 'mobile-app-secret', grants: ['password', 'refresh_token'], accessTokenTtl: 900, refreshGracePeriod: 0 } satisfies ClientRecord;
 // RFC 6749 §2.3.1: the clients must form-urlencode these before base64, as the server decodes them.
 const SERVICE = { clientId: 'reporting:svc%1+ é', clientSecret: 'p:ss%w+rd ü/=&', grants: ['client_credentials'], roles: ['admin'] } satisfies ClientRecord;
 const RESOURCE_SERVER = { clientId: 'orders-api', clientSecret: 'orders-api-secret', grants: [], resourceServer: true } satisfies ClientRecord;
