@@ -18,6 +18,16 @@ const LEVELS: Record<number, { name: string; color: string }> = {
   60: { name: 'FATAL', color: '35' },
 };
 
+/** A pino line as the gateway writes it (every field optional: any line may be given). */
+interface Entry {
+  readonly req?: { readonly id?: unknown; readonly method?: unknown; readonly url?: unknown; readonly [field: string]: unknown };
+  readonly res?: { readonly statusCode?: number };
+  readonly responseTime?: unknown;
+  readonly oauth?: { readonly clientId?: unknown; readonly username?: unknown; readonly device?: unknown };
+  readonly err?: unknown;
+  readonly [field: string]: unknown;
+}
+
 /** Fields every line has, shown in the line's head instead of as `key=value`. */
 const HEAD = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
 
@@ -50,18 +60,19 @@ export function prettyLine(json: string, colors = false): string {
   }
   const paint = (code: string, text: string) => (colors ? `\u001b[${code}m${text}\u001b[0m` : text);
   const level = LEVELS[entry.level as number] ?? { name: String(entry.level).padEnd(5), color: '0' };
-  const { req, res, responseTime, oauth, err, ...rest } = entry as Record<string, any>;
+  const { req, res, responseTime, oauth, err, ...rest } = entry as Entry;
   const parts = [paint('90', timeOf(entry.time)), paint(level.color, level.name)];
   const extra: string[] = [];
   if (req && res) {
     // A request line: what was asked and how it went first, who asked after.
-    parts.push(`${req.method} ${req.url} ${paint(res.statusCode >= 500 ? '31' : res.statusCode >= 400 ? '33' : '32', String(res.statusCode))} ${responseTime}ms`);
+    const status = res.statusCode ?? 0;
+    parts.push(`${String(req.method)} ${String(req.url)} ${paint(status >= 500 ? '31' : status >= 400 ? '33' : '32', String(status))} ${String(responseTime)}ms`);
     if (oauth) {
       if (oauth.clientId !== undefined) extra.push(`client=${value(oauth.clientId)}`);
       if (oauth.username !== undefined) extra.push(`user=${value(oauth.username)}`);
       if (oauth.device !== undefined) extra.push(`device=${value(oauth.device)}`);
     }
-    const { id, method: _m, url: _u, ...request } = req as Record<string, unknown>;
+    const { id, method: _m, url: _u, ...request } = req;
     extra.push(`id=${value(id)}`);
     fields(request, '', extra);
     if (typeof entry.msg === 'string' && entry.msg !== 'request completed') extra.push(`msg=${value(entry.msg)}`);

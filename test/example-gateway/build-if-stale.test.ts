@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { staleReason } from '../../scripts/build-if-stale';
 
 // The start script's check, run on a throw-away tree (never the repository's own dist/).
-const { staleReason } = require('../../scripts/build-if-stale.js') as { staleReason(root: string): string | undefined };
 
 describe('scripts/build-if-stale.js staleReason()', () => {
   let root: string;
