@@ -2,14 +2,19 @@ import { createHash } from 'node:crypto';
 
 /**
  * What the store has told this process about locks (a locked user, an IP over its ceiling, a
- * client over its limit), kept until each ends, so a locked attempt is refused before its
- * password is hashed (RFC 6749 §4.3.2) without asking Redis. Bounded: the oldest entries give way
- * once it is full (a forgotten lock is found again by the store on the next attempt).
+ * client over its limit), so a locked attempt is refused before its password is hashed (RFC 6749
+ * §4.3.2) without asking Redis. A lock is kept until it ends, but believed for at most
+ * `recheckAfter` seconds: an operator's unlock (another process) then takes effect everywhere
+ * within that time, at the cost of one checked attempt per lock and interval. Bounded: the oldest
+ * entries give way once it is full (a forgotten lock is found again by the store).
  */
 export class LockoutCache {
-  private readonly until = new Map<string, number>();
+  private readonly locks = new Map<string, { readonly end: number; readonly recheckAt: number }>();
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(
+    private readonly capacity = 10_000,
+    private readonly recheckAfter = 10,
+  ) {}
 
   /** Seconds until the longest-lasting lock among `keys` ends; 0 when none is known. */
   retryAfter(...keys: string[]): number {
@@ -21,19 +26,20 @@ export class LockoutCache {
 
   /** Remembers that `key` is locked for `seconds`. */
   lock(key: string, seconds: number): void {
-    this.until.delete(key);
-    if (this.until.size >= this.capacity) this.until.delete(this.until.keys().next().value!);
-    this.until.set(key, Date.now() + seconds * 1000);
+    this.locks.delete(key);
+    if (this.locks.size >= this.capacity) this.locks.delete(this.locks.keys().next().value!);
+    const now = Date.now();
+    this.locks.set(key, { end: now + seconds * 1000, recheckAt: now + Math.min(seconds, this.recheckAfter) * 1000 });
   }
 
   private live(key: string, now: number): number {
-    const end = this.until.get(key);
-    if (end === undefined) return 0;
-    if (end <= now) {
-      this.until.delete(key);
+    const lock = this.locks.get(key);
+    if (lock === undefined) return 0;
+    if (lock.recheckAt <= now) {
+      this.locks.delete(key);
       return 0;
     }
-    return end;
+    return lock.end;
   }
 }
 
