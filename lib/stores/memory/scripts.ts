@@ -158,7 +158,7 @@ const refresh: Twin = (db, KEYS, ARGV) => {
   if (s[0] === undefined || s[0] !== ARGV[1]) return [-1];
   const [client, username, granted, device, ah, rh, id0, ct, as, rs, k, exp] = s as string[];
 
-  if (retry && as !== '' && usableKey(k, ARGV[8]!)) {
+  if (retry && as !== '' && usableKey(k, ARGV[8]!) && num(exp) > now) {
     db.hset(key, { lu: now });
     return [1, sid, client!, username!, granted!, device!, num(exp) - now, ct!, as!, rs!, k!];
   }

@@ -67,8 +67,9 @@ local key = base .. 's:' .. sid
 local s = redis.call('HMGET', key, 'c', 'u', 'sc', 'dv', 'ah', 'rh', 'id', 'ct', 'as', 'rs', 'k', 'exp')
 if not s[1] or s[1] ~= ARGV[2] then return {-1} end
 
-if retry and s[9] ~= '' and usableKey(s[11], ARGV[9]) then
-  -- The answer of the rotation was lost: the same pair again, never a third one.
+if retry and s[9] ~= '' and usableKey(s[11], ARGV[9]) and tonumber(s[12]) > now then
+  -- The answer of the rotation was lost: the same pair again, never a third one (while its access
+  -- token lives; a dead one is rotated again below, as with reuse off).
   redis.call('HSET', key, 'lu', now)
   return {1, sid, s[1], s[2], s[3], s[4], tonumber(s[12]) - now, s[8], s[9], s[10], s[11]}
 end
