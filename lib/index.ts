@@ -38,7 +38,7 @@ export type {
   UserSource,
 } from './options/router-options';
 export type { AuditEvent, AuditEventType } from './events/audit-event';
-export { hashPassword, verifyPassword, isPasswordHash } from './auth/password-hash';
+export { hashPassword, verifyPassword, isPasswordHash } from './crypto/password-hash';
 export { parseScope } from './scopes/scope';
 export {
   defaultLoginKey,

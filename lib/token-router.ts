@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { endDeviceEndpoint, endOtherDevicesEndpoint, listDevicesEndpoint } from './endpoints/devices-endpoint';
-import { formParser } from './endpoints/form-body';
+import { formParser } from './params/form-params';
 import { introspectionEndpoint } from './endpoints/introspection-endpoint';
 import { metadataEndpoint } from './endpoints/metadata-endpoint';
 import { revocationEndpoint } from './endpoints/revocation-endpoint';

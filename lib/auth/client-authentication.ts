@@ -1,10 +1,10 @@
 import basicAuth from 'basic-auth';
 import type { Request } from 'express';
 import { InvalidClientError, InvalidRequestError, TooManyClientAttemptsError } from '../errors/oauth-error';
-import { counterKey, lockKey } from '../grants/lockout-cache';
-import type { FormParams } from '../endpoints/form-body';
+import { counterKey, lockKey } from '../abuse/lockout-cache';
+import type { FormParams } from '../params/form-params';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
-import { safeEqual } from './safe-compare';
+import { safeEqual } from '../crypto/safe-compare';
 
 /** Client credentials as presented, before they are checked. */
 interface PresentedCredentials {

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { authenticateClient } from '../auth/client-authentication';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
 import type { TokenRecord } from '../stores/token-store';
-import { formParams, requireParam } from './form-body';
+import { formParams, requireParam } from '../params/form-params';
 import { noStore } from './token-response';
 import { tokenTypesFor } from './token-type-hint';
 

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { authenticateClient } from '../auth/client-authentication';
 import { InvalidRequestError } from '../errors/oauth-error';
 import type { NormalizedRouterOptions } from '../options/router-options';
-import { formParams, requireParam } from './form-body';
+import { formParams, requireParam } from '../params/form-params';
 import { tokenTypesFor } from './token-type-hint';
 import { noStore } from './token-response';
 

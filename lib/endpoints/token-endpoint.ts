@@ -7,7 +7,7 @@ import { passwordGrant } from '../grants/password-grant';
 import { refreshTokenGrant } from '../grants/refresh-token-grant';
 import type { GrantType, NormalizedRouterOptions } from '../options/router-options';
 import type { TokenSet } from '../stores/token-store';
-import { formParams, requireParam } from './form-body';
+import { formParams, requireParam } from '../params/form-params';
 import { noStore } from './token-response';
 
 const GRANTS: Readonly<Record<GrantType, GrantHandler>> = {

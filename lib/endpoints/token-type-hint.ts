@@ -1,6 +1,6 @@
 import { UnsupportedTokenTypeError } from '../errors/oauth-error';
 import type { TokenTypes } from '../stores/token-store';
-import type { FormParams } from './form-body';
+import type { FormParams } from '../params/form-params';
 
 /** What to do with a `token_type_hint` naming a type this server does not issue. */
 export type UnknownHintPolicy = 'reject' | 'ignore';

@@ -1,4 +1,4 @@
-import type { FormParams } from '../endpoints/form-body';
+import type { FormParams } from '../params/form-params';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
 import type { TokenSet } from '../stores/token-store';
 

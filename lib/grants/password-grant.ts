@@ -1,9 +1,9 @@
 import { InvalidGrantError, TooManyLoginAttemptsError } from '../errors/oauth-error';
-import { requireParam } from '../endpoints/form-body';
+import { requireParam } from '../params/form-params';
 import { grantScopes, parseScope } from '../scopes/scope';
 import type { GrantHandler } from './grant-context';
 import { issueTokens } from './issue-tokens';
-import { counterKey, lockKey } from './lockout-cache';
+import { counterKey, lockKey } from '../abuse/lockout-cache';
 
 /**
  * RFC 6749 §4.3: resource owner password credentials, with per-device token reuse.

@@ -1,5 +1,5 @@
 import { InvalidGrantError, InvalidScopeError } from '../errors/oauth-error';
-import { requireParam } from '../endpoints/form-body';
+import { requireParam } from '../params/form-params';
 import { parseScope } from '../scopes/scope';
 import type { GrantHandler } from './grant-context';
 

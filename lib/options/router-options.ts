@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { eventSink, type AuditEvent, type EventSink } from '../events/audit-event';
-import { LockoutCache } from '../grants/lockout-cache';
+import { LockoutCache } from '../abuse/lockout-cache';
 import { isDeviceScope } from '../scopes/scope';
 import {
   normalizeClientLockout,
@@ -13,7 +13,7 @@ import {
   type LoginLockout,
   type SessionPolicy,
 } from './session-options';
-import { hashPassword, isPasswordHash, unmatchablePasswordHash, verifyPassword } from '../auth/password-hash';
+import { hashPassword, isPasswordHash, unmatchablePasswordHash, verifyPassword } from '../crypto/password-hash';
 import { isScopeToken } from '../scopes/scope';
 import type { FailureCounter, TokenStore } from '../stores/token-store';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { hashPassword } from '../../lib/auth/password-hash';
+import { hashPassword } from '../../lib/crypto/password-hash';
 import { startRedis, type RedisServerHandle } from '../support/redis-servers';
 import { uniquePrefix } from '../support/redis';
 import { form } from './demo';
