@@ -399,3 +399,82 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
     throw error;
   }
 }
+
+export interface RedisClusterWithReplicasHandle {
+  /** The master nodes (3), each `{ host: '127.0.0.1', port }`. */
+  nodes: RedisNodeAddress[];
+  /** Every node (masters and replicas) by port, as a handle whose `pid` a test may SIGKILL or SIGSTOP. */
+  servers: RedisServerHandle[];
+  /** Stops every node and removes their directories. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Redis Cluster of 3 masters, each with one replica (6 nodes on free ports of
+ * 127.0.0.1), for failover tests: `cluster-node-timeout` is `nodeTimeout` ms (default 1000), so a
+ * replica takes over about 2 s after its master dies. Resolves once every node reports
+ * `cluster_state:ok`, knows all 6 nodes and sees all 16384 slots assigned, and every replica is in
+ * sync with its master.
+ */
+export async function startRedisClusterWithReplicas(options: { nodeTimeout?: number } = {}): Promise<RedisClusterWithReplicasHandle> {
+  const [server, cli] = await Promise.all([findBinary('redis-server'), findBinary('redis-cli')]);
+  const size = 6;
+  const nodeTimeout = options.nodeTimeout ?? 1000;
+  const launched: Launched[] = [];
+  const stopNodes = () => stopAll(launched.map((node) => ({ stop: () => stopProcess(node) })));
+  try {
+    const started = await Promise.all(
+      Array.from({ length: size }, () =>
+        launch(server, freeClusterPort, [
+          '--cluster-enabled', 'yes',
+          '--cluster-config-file', 'nodes.conf',
+          '--cluster-node-timeout', String(nodeTimeout),
+          // a replica whose master died may take over however long its link was down
+          '--cluster-replica-validity-factor', '0',
+        ]),
+      ),
+    );
+    launched.push(...started);
+    const addresses = launched.map((node) => `${HOST}:${node.port}`);
+    await run(cli, ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], 30_000);
+
+    const deadline = Date.now() + CLUSTER_TIMEOUT_MS;
+    for (;;) {
+      const infos = await Promise.all(launched.map((node) => clusterInfo(node.port)));
+      const links = await Promise.all(launched.map((node) => probe(node.port, (client) => client.info('replication'))));
+      const ready =
+        infos.every(
+          (info) => info?.cluster_state === 'ok' && info.cluster_known_nodes === String(size) && info.cluster_slots_assigned === '16384',
+        ) &&
+        links.every((link) => link !== undefined && (link.includes('role:master') || link.includes('master_link_status:up')));
+      if (ready) break;
+      if (Date.now() > deadline) {
+        throw new Error(`the private Redis Cluster with replicas did not become ready within ${CLUSTER_TIMEOUT_MS} ms`);
+      }
+      await sleep(100);
+    }
+    const roles = await Promise.all(launched.map((node) => probe(node.port, (client) => client.info('replication'))));
+    return {
+      nodes: launched.filter((_node, i) => roles[i]?.includes('role:master')).map((node) => ({ host: HOST, port: node.port })),
+      servers: launched.map(handleOf),
+      stop: once(stopNodes),
+    };
+  } catch (error) {
+    await stopNodes().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * A private redis-server like {@link startRedis}, but persistent: `--appendonly yes
+ * --appendfsync always` with its data in `dir` (which the caller creates and removes), so that a
+ * server started again on the same `port` and `dir` after `stop()` comes back with its data, as
+ * a real deployment's does.
+ */
+export async function startPersistentRedis(options: { dir: string; port?: number }): Promise<RedisServerHandle> {
+  const binary = await findBinary('redis-server');
+  const { port, dir } = options;
+  return handleOf(
+    await launch(binary, port === undefined ? freePort : () => Promise.resolve(port), ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]),
+  );
+}
