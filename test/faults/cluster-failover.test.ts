@@ -1,0 +1,73 @@
+import { Cluster } from 'ioredis';
+import { type RedisClusterWithReplicasHandle, startRedisClusterWithReplicas } from '../support/redis-servers';
+import {
+  clusterClient,
+  expectRecovery,
+  expectRevokedStaysDead,
+  type Gateway,
+  orders,
+  prepare,
+  ready,
+  RECOVERY_WITHIN_MS,
+  sleep,
+  startGateway,
+  steadyTraffic,
+} from './fault-harness';
+
+// The fault matrix, Redis Cluster failover (issue 10, item 5): the master holding the user's slot
+// is killed (SIGKILL) under steady traffic; its replica takes over, and the gateway's Cluster
+// client follows it by itself.
+
+describe('fault matrix: Redis Cluster master killed, replica promoted', () => {
+  let cluster: RedisClusterWithReplicasHandle;
+  let redis: Cluster;
+  let gateway: Gateway;
+
+  beforeAll(async () => {
+    cluster = await startRedisClusterWithReplicas({ nodeTimeout: 1000 });
+    redis = clusterClient(cluster.nodes);
+    await ready(redis);
+    gateway = await startGateway(redis, 'fault:cluster:');
+  }, 40_000);
+  afterAll(async () => {
+    await gateway?.close();
+    redis?.disconnect();
+    await cluster?.stop();
+  });
+
+  it('under steady traffic: only 503s within 1.5 s while the replica takes over, back by itself, revokes stay', async () => {
+    const prepared = await prepare(gateway.base, 'cluster');
+    // the master that holds alice's keys (every key of a user shares one hash tag, so one slot)
+    const masters = redis.nodes('master');
+    const sizes = await Promise.all(masters.map((node) => node.dbsize()));
+    const owner = masters[sizes.indexOf(Math.max(...sizes))]!;
+    expect(Math.max(...sizes)).toBeGreaterThan(0);
+    expect(await owner.call('WAIT', '1', '2000')).toBe(1); // its replica has the revoke
+    const ownerPort = owner.options.port!;
+    const server = cluster.servers.find((s) => s.port === ownerPort)!;
+
+    const traffic = steadyTraffic(gateway.base, prepared.live.access, 'cluster');
+    await sleep(500);
+    const killedAt = performance.now();
+    process.kill(server.pid, 'SIGKILL');
+    let backAt: number | undefined;
+    await sleep(200);
+    while (backAt === undefined && performance.now() - killedAt < 20_000) {
+      const answer = await orders(gateway.base, prepared.live.access);
+      if (answer.status === 200) backAt = performance.now();
+      else await sleep(50);
+    }
+    await sleep(1_000);
+    const report = await traffic.stop();
+    expect(backAt).toBeDefined();
+
+    const recoveryMs = await expectRecovery(gateway.base, 'cluster', prepared.live.access);
+    expect(recoveryMs).toBeLessThan(RECOVERY_WITHIN_MS);
+    await expectRevokedStaysDead(gateway.base, prepared, {});
+    console.log(
+      `fault "Cluster master killed": ${report.failed}/${report.requests} requests failed during the switch ` +
+        `(${JSON.stringify(report.byStatus)}), longest gap without a 200 ${Math.round(report.longestGapMs)} ms, ` +
+        `slowest answer ${Math.round(report.slowest)} ms, service back ${Math.round(backAt! - killedAt)} ms after the kill`,
+    );
+  }, 60_000);
+});
