@@ -118,7 +118,13 @@ export function createGateway(options: GatewayOptions): Express {
 
   let tokenRouter;
   try {
-    tokenRouter = createTokenRouter({ ...config, store, onError: logFailure('token service error', 'token_router') });
+    tokenRouter = createTokenRouter({
+      ...config,
+      store,
+      onError: logFailure('token service error', 'token_router'),
+      // Only the type is counted: an event's user, client, device and IP never become labels.
+      onEvent: (event) => metrics.countAuditEvent(event.type),
+    });
   } catch (error) {
     throw configErrorFrom(error, options.configFile);
   }

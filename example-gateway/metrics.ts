@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Registry, type Metric } from 'prom-client';
+import type { AuditEventType } from '../lib';
 import type { RequestObserver } from './logging';
 
 /**
@@ -49,21 +50,26 @@ export const ERROR_CODES = [
 ] as const;
 
 /**
- * The audit event types (DESIGN.md, "Abuse and audit") counted by name; any other type is
- * counted as `other`. `countAuditEvent()` accepts them in snake_case, camelCase or kebab-case.
+ * The audit event types of the token router (`AuditEventType`, `onEvent`) counted by name; any
+ * other type is counted as `other`. `countAuditEvent()` accepts them in snake_case, camelCase or
+ * kebab-case.
  */
 export const AUDIT_EVENT_TYPES = [
   'issued',
   'reused',
   'refreshed',
-  'refresh_replay_detected',
+  'refresh_replayed',
   'revoked',
   'session_ended',
-  'device_limit_applied',
-  'client_authentication_failed',
-  'user_authentication_failed',
+  'device_limit',
+  'client_auth_failed',
+  'user_auth_failed',
   'throttled',
-] as const;
+] as const satisfies readonly AuditEventType[];
+
+// Fails to compile when the router gains an event type this list does not name.
+const everyAuditEventType: Exclude<AuditEventType, (typeof AUDIT_EVENT_TYPES)[number]> extends never ? true : never = true;
+void everyAuditEventType;
 
 /** Where a store error was seen. */
 export type StoreErrorSource = 'token_router' | 'require_token' | 'readiness';

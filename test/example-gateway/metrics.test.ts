@@ -33,9 +33,9 @@ describe('endpointOf()', () => {
 
 describe('auditEventLabel()', () => {
   it('accepts the known types in snake_case, camelCase or kebab-case', () => {
-    expect(auditEventLabel('refresh_replay_detected')).toBe('refresh_replay_detected');
-    expect(auditEventLabel('refreshReplayDetected')).toBe('refresh_replay_detected');
-    expect(auditEventLabel('client-authentication-failed')).toBe('client_authentication_failed');
+    expect(auditEventLabel('refresh_replayed')).toBe('refresh_replayed');
+    expect(auditEventLabel('refreshReplayed')).toBe('refresh_replayed');
+    expect(auditEventLabel('client-auth-failed')).toBe('client_auth_failed');
   });
 
   it('counts any other type as "other"', () => {
@@ -98,6 +98,20 @@ describe('GET /metrics', () => {
     expect(sample(text, 'gateway_audit_events_total', { type: 'issued' })).toBe(2);
     expect(sample(text, 'gateway_audit_events_total', { type: 'other' })).toBe(1);
     expect(sample(text, 'gateway_store_errors_total', { source: 'require_token' })).toBe(1);
+  });
+
+  it("counts the token router's audit events by type", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const app = createGateway({ config, store, storeKind: 'memory', metrics });
+    const alice = { grant_type: 'password', username: DEMO.alice.username, password: DEMO.alice.password, scope: 'device_tv' };
+    await request(app).post('/token').set('Authorization', DEMO_BASIC).type('form').send(alice);
+    await request(app).post('/token').set('Authorization', DEMO_BASIC).type('form').send(alice);
+    await request(app).post('/token').set('Authorization', 'Basic ' + Buffer.from('demo-app:wrong').toString('base64')).type('form').send(alice);
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'gateway_audit_events_total', { type: 'issued' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'gateway_audit_events_total', { type: 'reused' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'gateway_audit_events_total', { type: 'client_auth_failed' })).toBe(1);
+    expect(text).not.toMatch(/alice|device_tv|demo-app/);
   });
 
   it('counts 429 answers as throttled', async () => {
