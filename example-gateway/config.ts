@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+// The error class alone: the gateway loads the rest of the package only once the config is read.
+import { OptionError } from '../lib/errors/option-error';
 import type { ClientRecord, TokenRouterOptions, UserRecord } from '../lib';
 import { ConfigError } from './config-error';
 
@@ -166,8 +168,8 @@ export function readGatewayConfig(path: string): GatewayConfig {
  * as the operator wrote it.
  */
 export function configErrorFrom(error: unknown, file?: string): unknown {
-  if (error instanceof TypeError && error.message.startsWith('options.')) {
-    return new ConfigError(error.message.slice('options.'.length), file);
+  if (error instanceof OptionError && error.path.startsWith('options.')) {
+    return new ConfigError(`${error.path.slice('options.'.length)} ${error.problem}`, file);
   }
   return error;
 }

@@ -66,6 +66,10 @@ export {
   TooManyLoginAttemptsError,
   TooManyClientAttemptsError,
   ServerError,
-  StoreUnavailableError,
+  BASIC_CHALLENGE,
   type OAuthErrorCode,
+  type OAuthErrorOptions,
 } from './errors/oauth-error';
+export { UnavailableError, StoreUnavailableError } from './errors/unavailable-error';
+export { OptionError } from './errors/option-error';
+export { DEFAULTS } from './defaults';

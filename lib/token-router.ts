@@ -1,3 +1,4 @@
+import { OptionError } from './errors/option-error';
 import { Router, type Request, type Response } from 'express';
 import { endDeviceEndpoint, endOtherDevicesEndpoint, listDevicesEndpoint } from './endpoints/devices-endpoint';
 import { formParser } from './params/form-params';
@@ -12,7 +13,7 @@ import { normalizeRouterOptions, type NormalizedRouterOptions, type TokenRouterO
 function methodNotAllowed(allow: string) {
   return function rejectMethod(_req: Request, res: Response): void {
     res.set('Allow', allow);
-    sendOAuthError(res, new InvalidRequestError(`use ${allow}`, 405));
+    sendOAuthError(res, new InvalidRequestError(`use ${allow}`, { status: 405 }));
   };
 }
 
@@ -25,7 +26,7 @@ const DEVICE_METHODS = ['listDevices', 'endDevice', 'endOtherDevices'] as const;
 function mountDeviceEndpoints(router: Router, options: NormalizedRouterOptions): void {
   const store = options.store as unknown as Record<string, unknown>;
   const missing = DEVICE_METHODS.find((method) => typeof store[method] !== 'function');
-  if (missing) throw new TypeError(`options.store must implement ${missing}() for options.deviceEndpoints`);
+  if (missing) throw new OptionError(`options.store`, `must implement ${missing}() for options.deviceEndpoints`);
   router.get('/devices', listDevicesEndpoint(options));
   router.delete('/devices', endOtherDevicesEndpoint(options));
   router.delete('/devices/:id', endDeviceEndpoint(options));

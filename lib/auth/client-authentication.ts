@@ -1,6 +1,6 @@
 import basicAuth from 'basic-auth';
 import type { Request } from 'express';
-import { InvalidClientError, InvalidRequestError, TooManyClientAttemptsError } from '../errors/oauth-error';
+import { BASIC_CHALLENGE, InvalidClientError, InvalidRequestError, TooManyClientAttemptsError } from '../errors/oauth-error';
 import { counterKey, lockKey } from '../abuse/lockout-cache';
 import type { FormParams } from '../params/form-params';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
@@ -18,7 +18,7 @@ function formDecode(value: string): string {
   try {
     return decodeURIComponent(value.replace(/\+/g, ' '));
   } catch {
-    throw new InvalidClientError('the Basic credentials are not form-urlencoded (RFC 6749 §2.3.1)', true);
+    throw new InvalidClientError('the Basic credentials are not form-urlencoded (RFC 6749 §2.3.1)', { challenge: BASIC_CHALLENGE });
   }
 }
 
@@ -27,14 +27,14 @@ function presentedCredentials(req: Request, params: FormParams): PresentedCreden
   const usesBasic = header !== undefined && /^basic(\s|$)/i.test(header.trim());
   if (usesBasic) {
     const credentials = basicAuth(req);
-    if (!credentials) throw new InvalidClientError('malformed Basic credentials', true);
+    if (!credentials) throw new InvalidClientError('malformed Basic credentials', { challenge: BASIC_CHALLENGE });
     // RFC 6749 §2.3: the client MUST NOT use more than one authentication method per request.
     if (params.client_secret !== undefined) {
-      throw new InvalidClientError('use either HTTP Basic or client_secret in the body, not both', true);
+      throw new InvalidClientError('use either HTTP Basic or client_secret in the body, not both', { challenge: BASIC_CHALLENGE });
     }
     const clientId = formDecode(credentials.name);
     if (params.client_id !== undefined && params.client_id !== clientId) {
-      throw new InvalidClientError('client_id in the body differs from the Basic credentials', true);
+      throw new InvalidClientError('client_id in the body differs from the Basic credentials', { challenge: BASIC_CHALLENGE });
     }
     return { clientId, clientSecret: formDecode(credentials.pass), usedBasic: true };
   }
@@ -43,7 +43,7 @@ function presentedCredentials(req: Request, params: FormParams): PresentedCreden
   }
   if (params.client_id === undefined || params.client_secret === undefined) {
     // No credentials at all: challenge with Basic so the client knows what to send.
-    throw new InvalidClientError('client authentication is required (HTTP Basic or client_id and client_secret)', true);
+    throw new InvalidClientError('client authentication is required (HTTP Basic or client_id and client_secret)', { challenge: BASIC_CHALLENGE });
   }
   return { clientId: params.client_id, clientSecret: params.client_secret, usedBasic: false };
 }
@@ -73,7 +73,7 @@ export async function authenticateClient(
     options.emit({ type: 'client_auth_failed', clientId: presented.clientId, ip, reason: client ? 'wrong secret' : 'unknown client' });
     const seconds = await options.clientFailures?.fail(counterKey(locked));
     if (seconds) options.lockouts.lock(locked, seconds);
-    throw new InvalidClientError('client authentication failed', presented.usedBasic);
+    throw new InvalidClientError('client authentication failed', presented.usedBasic ? { challenge: BASIC_CHALLENGE } : undefined);
   }
   return client;
 }

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults';
 import type { Request, Response } from 'express';
 import { readBearerToken, rejectBearer } from '../auth/bearer-token';
 import { InvalidRequestError, InvalidTokenError, OAuthError } from '../errors/oauth-error';
@@ -20,7 +21,7 @@ import { noStore } from './token-response';
  */
 
 /** The challenge realm: the same as `requireToken()`'s default, so clients see one protected resource. */
-const REALM = 'api';
+const REALM = DEFAULTS.requireToken.realm;
 
 /** One session as `GET /devices` shows it. Times are NumericDate seconds (RFC 7519 §2). */
 export interface DeviceSessionView {
@@ -56,7 +57,7 @@ export interface EndedDevicesResponse {
  */
 function callerError(problem: CallerProblem): OAuthError {
   if (problem === 'invalid_token') return new InvalidTokenError('the access token is invalid, expired or revoked');
-  return new OAuthError('insufficient_scope', 'device sessions belong to a user: a client_credentials token has none', 403);
+  return new OAuthError('insufficient_scope', 'device sessions belong to a user: a client_credentials token has none', { status: 403 });
 }
 
 /** The bearer token of the request, or `undefined` once the request has been answered. */
@@ -112,7 +113,7 @@ export function endDeviceEndpoint(options: NormalizedRouterOptions) {
     if (outcome === 'not_found') {
       // Nothing revealed: another user's session, another client's, an ended one and a made-up
       // id all get this same answer.
-      throw new InvalidRequestError('no such device session', 404);
+      throw new InvalidRequestError('no such device session', { status: 404 });
     }
     noStore(res);
     res.status(204).end();

@@ -20,11 +20,29 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   | 'server_error';
 
+/** How an {@link OAuthError} is answered, besides its code and description. */
+export interface OAuthErrorOptions {
+  /** HTTP status. @default the code's own (400 for most, 401, 403, 429, 503 …) */
+  readonly status?: number | undefined;
+  /** `WWW-Authenticate` value to send (RFC 6749 §5.2 after HTTP Basic; RFC 6750 §3). */
+  readonly challenge?: string | undefined;
+  /** Seconds for the `Retry-After` header (429 and 503 answers). */
+  readonly retryAfter?: number | undefined;
+  /** What caused it (a store outage behind a 503, say): kept for logs, never sent. */
+  readonly cause?: unknown;
+  /** Whether the description may be sent to the client. @default true */
+  readonly expose?: boolean | undefined;
+}
+
+/** The `WWW-Authenticate` challenge of a client that tried HTTP Basic (RFC 6749 §5.2). */
+export const BASIC_CHALLENGE = 'Basic realm="oauth", charset="UTF-8"';
+
 /**
  * Base class of every OAuth error.
  *
  * @example
  * throw new InvalidRequestError('the "username" parameter is required');
+ * throw new TemporarilyUnavailableError(undefined, { cause: outage });
  */
 export class OAuthError extends Error {
   readonly error: OAuthErrorCode;
@@ -33,80 +51,83 @@ export class OAuthError extends Error {
   readonly expose: boolean;
   /** Seconds for the `Retry-After` header (429 and 503 answers). */
   readonly retryAfter: number | undefined;
+  /** `WWW-Authenticate` value the renderer sends, if any. */
+  readonly challenge: string | undefined;
 
-  constructor(error: OAuthErrorCode, description: string, status: number, expose = true, retryAfter?: number) {
-    super(description);
+  constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.error = error;
-    this.status = status;
-    this.expose = expose;
-    this.retryAfter = retryAfter;
+    this.status = options.status ?? 400;
+    this.expose = options.expose ?? true;
+    this.retryAfter = options.retryAfter;
+    this.challenge = options.challenge;
   }
 }
 
 /** RFC 6749 §5.2: missing, repeated or malformed parameter. */
 export class InvalidRequestError extends OAuthError {
-  constructor(description: string, status = 400) {
-    super('invalid_request', description, status);
+  constructor(description: string, options?: OAuthErrorOptions) {
+    super('invalid_request', description, options);
   }
 }
 
 /**
- * RFC 6749 §5.2: client authentication failed. 401; the renderer adds
- * `WWW-Authenticate: Basic` when the client tried HTTP Basic.
+ * RFC 6749 §5.2: client authentication failed. 401, with `challenge: BASIC_CHALLENGE` when the
+ * client tried HTTP Basic (or sent no credentials at all).
  */
 export class InvalidClientError extends OAuthError {
-  constructor(description = 'client authentication failed', readonly usedBasic = false) {
-    super('invalid_client', description, 401);
+  constructor(description = 'client authentication failed', options?: Omit<OAuthErrorOptions, 'status'>) {
+    super('invalid_client', description, { ...options, status: 401 });
   }
 }
 
 /** RFC 6749 §5.2: bad resource owner credentials or a dead/foreign refresh token. */
 export class InvalidGrantError extends OAuthError {
   constructor(description: string) {
-    super('invalid_grant', description, 400);
+    super('invalid_grant', description);
   }
 }
 
 /** RFC 6749 §5.2: the client may not use this grant type (or this operation). */
 export class UnauthorizedClientError extends OAuthError {
   constructor(description: string) {
-    super('unauthorized_client', description, 400);
+    super('unauthorized_client', description);
   }
 }
 
 /** RFC 6749 §5.2: the grant type is not supported by this server. */
 export class UnsupportedGrantTypeError extends OAuthError {
   constructor(description: string) {
-    super('unsupported_grant_type', description, 400);
+    super('unsupported_grant_type', description);
   }
 }
 
 /** RFC 6749 §5.2: malformed scope, or wider than the original grant. */
 export class InvalidScopeError extends OAuthError {
   constructor(description: string) {
-    super('invalid_scope', description, 400);
+    super('invalid_scope', description);
   }
 }
 
 /** RFC 7009 §2.2.1: `token_type_hint` names a type this server does not know. */
 export class UnsupportedTokenTypeError extends OAuthError {
   constructor(description: string) {
-    super('unsupported_token_type', description, 400);
+    super('unsupported_token_type', description);
   }
 }
 
 /** RFC 6750 §3.1: the access token is missing, expired, revoked or malformed. */
 export class InvalidTokenError extends OAuthError {
   constructor(description = 'the access token is missing, expired or revoked') {
-    super('invalid_token', description, 401);
+    super('invalid_token', description, { status: 401 });
   }
 }
 
 /** RFC 6750 §3.1: the token is live but lacks a scope the resource needs. */
 export class InsufficientScopeError extends OAuthError {
   constructor(readonly requiredScopes: readonly string[]) {
-    super('insufficient_scope', `the access token lacks a required scope: ${requiredScopes.join(' ')}`, 403);
+    super('insufficient_scope', `the access token lacks a required scope: ${requiredScopes.join(' ')}`, { status: 403 });
   }
 }
 
@@ -115,8 +136,8 @@ export class InsufficientScopeError extends OAuthError {
  * cannot be reached in time. An outage must never look like a logout.
  */
 export class TemporarilyUnavailableError extends OAuthError {
-  constructor(description = 'the token store is temporarily unavailable, try again') {
-    super('temporarily_unavailable', description, 503, true, 1);
+  constructor(description = 'the token store is temporarily unavailable, try again', options?: Pick<OAuthErrorOptions, 'cause'>) {
+    super('temporarily_unavailable', description, { status: 503, retryAfter: 1, cause: options?.cause });
   }
 }
 
@@ -126,7 +147,7 @@ export class TemporarilyUnavailableError extends OAuthError {
  */
 export class TooManyLoginAttemptsError extends OAuthError {
   constructor(retryAfter: number) {
-    super('invalid_grant', `too many failed logins for this user, try again in ${retryAfter} seconds`, 429, true, retryAfter);
+    super('invalid_grant', `too many failed logins for this user, try again in ${retryAfter} seconds`, { status: 429, retryAfter });
   }
 }
 
@@ -136,24 +157,13 @@ export class TooManyLoginAttemptsError extends OAuthError {
  */
 export class TooManyClientAttemptsError extends OAuthError {
   constructor(retryAfter: number) {
-    super('invalid_client', `too many failed client authentications, try again in ${retryAfter} seconds`, 429, true, retryAfter);
+    super('invalid_client', `too many failed client authentications, try again in ${retryAfter} seconds`, { status: 429, retryAfter });
   }
 }
 
 /** Anything unexpected. Its description is never shown to the caller. */
 export class ServerError extends OAuthError {
-  constructor(description = 'internal server error') {
-    super('server_error', description, 500, false);
-  }
-}
-
-/**
- * Thrown by a {@link TokenStore} when its backend is unreachable or too slow.
- * The HTTP layer answers it with 503 `temporarily_unavailable`.
- */
-export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
+  constructor(description = 'internal server error', options?: Pick<OAuthErrorOptions, 'cause'>) {
+    super('server_error', description, { status: 500, expose: false, cause: options?.cause });
   }
 }

@@ -1,12 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import {
-  InvalidClientError,
-  InvalidRequestError,
-  OAuthError,
-  ServerError,
-  StoreUnavailableError,
-  TemporarilyUnavailableError,
-} from './oauth-error';
+import { InvalidRequestError, OAuthError, ServerError, TemporarilyUnavailableError } from './oauth-error';
+import { UnavailableError } from './unavailable-error';
 
 /** What the renderer reports about a 5xx it hid from the client. */
 export type ErrorListener = (error: unknown) => void;
@@ -18,7 +12,7 @@ export type ErrorListener = (error: unknown) => void;
  */
 export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
-  if (error instanceof StoreUnavailableError) return new TemporarilyUnavailableError();
+  if (error instanceof UnavailableError) return new TemporarilyUnavailableError(undefined, { cause: error });
   const httpError = error as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
   if (
     typeof httpError?.status === 'number' &&
@@ -27,9 +21,9 @@ export function toOAuthError(error: unknown): OAuthError {
     httpError.expose === true
   ) {
     // body-parser: entity.too.large, entity.parse.failed, charset.unsupported, …
-    return new InvalidRequestError(`malformed request body (${String(httpError.type ?? 'unknown')})`, httpError.status);
+    return new InvalidRequestError(`malformed request body (${String(httpError.type ?? 'unknown')})`, { status: httpError.status, cause: error });
   }
-  return new ServerError();
+  return new ServerError(undefined, { cause: error });
 }
 
 /**
@@ -50,9 +44,7 @@ export function sendOAuthError(res: Response, error: OAuthError): void {
   res.set('Cache-Control', 'no-store');
   res.set('Pragma', 'no-cache');
   // RFC 6749 §5.2: a 401 after HTTP Basic MUST carry WWW-Authenticate for that scheme.
-  if (error instanceof InvalidClientError && error.usedBasic) {
-    res.set('WWW-Authenticate', 'Basic realm="oauth", charset="UTF-8"');
-  }
+  if (error.challenge !== undefined) res.set('WWW-Authenticate', error.challenge);
   if (error.retryAfter !== undefined) res.set('Retry-After', String(error.retryAfter));
   res.status(error.status).json({
     error: error.error,

@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../defaults';
+import { OptionError } from '../errors/option-error';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { readBearerToken, rejectBearer } from '../auth/bearer-token';
 import { InsufficientScopeError, InvalidTokenError, type OAuthError } from '../errors/oauth-error';
@@ -52,14 +54,14 @@ export interface RequireTokenOptions {
  * });
  */
 export function requireToken(options: RequireTokenOptions): RequestHandler {
-  if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
-  if (!options.store || typeof options.store.lookup !== 'function') throw new TypeError('options.store must be a TokenStore');
+  if (!options || typeof options !== 'object') throw new OptionError('options', 'must be an object');
+  if (!options.store || typeof options.store.lookup !== 'function') throw new OptionError('options.store', 'must be a TokenStore');
   const required = options.scopes ?? [];
   if (!Array.isArray(required) || !required.every((scope) => typeof scope === 'string' && scope !== '')) {
-    throw new TypeError('options.scopes must be an array of scope names');
+    throw new OptionError('options.scopes', 'must be an array of scope names');
   }
-  const realm = options.realm ?? 'api';
-  if (typeof realm !== 'string') throw new TypeError('options.realm must be a string');
+  const realm = options.realm ?? DEFAULTS.requireToken.realm;
+  if (typeof realm !== 'string') throw new OptionError('options.realm', 'must be a string');
   const { store, onError } = options;
 
   function reject(res: Response, error: OAuthError, withDetails: boolean): void {

@@ -1,3 +1,6 @@
+import { OptionError } from '../errors/option-error';
+import { DEFAULTS } from '../defaults';
+
 /**
  * Options about device sessions and abuse, router-wide and per client: the graceful refresh
  * rotation, the device limit, `requireDevice`, the password grant's lockout, and the limits on
@@ -18,12 +21,7 @@ export interface SessionPolicy {
   readonly requireDevice: boolean;
 }
 
-export const SESSION_DEFAULTS: SessionPolicy = {
-  refreshGracePeriod: 30,
-  maxDevicesPerUser: 50,
-  onDeviceLimit: 'end-oldest',
-  requireDevice: false,
-};
+export const SESSION_DEFAULTS: SessionPolicy = DEFAULTS.sessions;
 
 /** Brute-force protection of the password grant (RFC 6749 §4.3.2). */
 export interface LoginLockout {
@@ -37,7 +35,7 @@ export interface LoginLockout {
   readonly window: number;
 }
 
-export const LOGIN_LOCKOUT_DEFAULTS: LoginLockout = { perIp: 10, perUser: 100, ipCeiling: 100, window: 15 * 60 };
+export const LOGIN_LOCKOUT_DEFAULTS: LoginLockout = DEFAULTS.loginLockout;
 
 /** Throttling of failed client authentication (a guessed client secret). */
 export interface ClientLockout {
@@ -47,19 +45,10 @@ export interface ClientLockout {
   readonly window: number;
 }
 
-export const CLIENT_LOCKOUT_DEFAULTS: ClientLockout = { perIp: 20, window: 5 * 60 };
+export const CLIENT_LOCKOUT_DEFAULTS: ClientLockout = DEFAULTS.clientLockout;
 
 /** Longest accepted request parameters (longer: `invalid_request` / `invalid_scope`). */
-export const PARAMETER_LIMITS = {
-  /** Distinct scope tokens in one `scope` parameter. */
-  scopes: 32,
-  /** Characters of one scope token. */
-  scopeLength: 128,
-  /** Characters of `username`. */
-  username: 256,
-  /** Characters of any other parameter. */
-  other: 4096,
-} as const;
+export const PARAMETER_LIMITS = DEFAULTS.limits;
 
 /**
  * The default `loginKey`: a username's failed logins are counted under its Unicode NFKC form in
@@ -72,7 +61,7 @@ export function defaultLoginKey(username: string): string {
 
 function nonNegativeInteger(value: unknown, fallback: number, name: string, unit: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || (value as number) < 0) throw new TypeError(`${name} must be a non-negative integer (${unit})`);
+  if (!Number.isInteger(value) || (value as number) < 0) throw new OptionError(`${name}`, `must be a non-negative integer (${unit})`);
   return value as number;
 }
 
@@ -83,10 +72,10 @@ function nonNegativeInteger(value: unknown, fallback: number, name: string, unit
 export function normalizeSessionPolicy(record: Readonly<Record<string, unknown>>, name: string, defaults: SessionPolicy): SessionPolicy {
   const onDeviceLimit = record.onDeviceLimit ?? defaults.onDeviceLimit;
   if (onDeviceLimit !== 'end-oldest' && onDeviceLimit !== 'refuse') {
-    throw new TypeError(`${name}.onDeviceLimit must be "end-oldest" or "refuse"`);
+    throw new OptionError(`${name}.onDeviceLimit`, `must be "end-oldest" or "refuse"`);
   }
   const requireDevice = record.requireDevice ?? defaults.requireDevice;
-  if (typeof requireDevice !== 'boolean') throw new TypeError(`${name}.requireDevice must be a boolean`);
+  if (typeof requireDevice !== 'boolean') throw new OptionError(`${name}.requireDevice`, `must be a boolean`);
   return {
     refreshGracePeriod: nonNegativeInteger(record.refreshGracePeriod, defaults.refreshGracePeriod, `${name}.refreshGracePeriod`, 'seconds'),
     maxDevicesPerUser: nonNegativeInteger(record.maxDevicesPerUser, defaults.maxDevicesPerUser, `${name}.maxDevicesPerUser`, '0 for no limit'),
@@ -104,16 +93,16 @@ function thresholds<T extends object>(value: unknown, name: string, defaults: T)
   if (value === undefined) return defaults;
   const fields = Object.keys(defaults).join(', ');
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`options.${name} must be an object { ${fields} } or false`);
+    throw new OptionError(`options.${name}`, `must be an object { ${fields} } or false`);
   }
   const given = value as Record<string, unknown>;
   for (const field of Object.keys(given)) {
-    if (!(field in defaults)) throw new TypeError(`options.${name}.${field} is not an option (${fields})`);
+    if (!(field in defaults)) throw new OptionError(`options.${name}.${field}`, `is not an option (${fields})`);
   }
   return Object.fromEntries(
     Object.entries(defaults).map(([field, fallback]) => {
       const v = given[field] ?? fallback;
-      if (!Number.isInteger(v) || (v as number) <= 0) throw new TypeError(`options.${name}.${field} must be a positive integer`);
+      if (!Number.isInteger(v) || (v as number) <= 0) throw new OptionError(`options.${name}.${field}`, `must be a positive integer`);
       return [field, v];
     }),
   ) as T;
@@ -132,10 +121,10 @@ export function normalizeClientLockout(value: unknown): ClientLockout | undefine
 /** `options.loginKey`: a function from username to counting key. */
 export function normalizeLoginKey(value: unknown): (username: string) => string {
   if (value === undefined) return defaultLoginKey;
-  if (typeof value !== 'function') throw new TypeError('options.loginKey must be a function (username) => string');
+  if (typeof value !== 'function') throw new OptionError('options.loginKey', 'must be a function (username) => string');
   return (username) => {
     const key = (value as (username: string) => unknown)(username);
-    if (typeof key !== 'string') throw new TypeError('options.loginKey() must return a string');
+    if (typeof key !== 'string') throw new OptionError('options.loginKey()', 'must return a string');
     return key;
   };
 }

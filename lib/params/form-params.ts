@@ -1,7 +1,7 @@
 import { urlencoded } from 'body-parser';
 import type { Request, RequestHandler } from 'express';
 import { InvalidRequestError } from '../errors/oauth-error';
-import { PARAMETER_LIMITS } from '../options/session-options';
+import { DEFAULTS } from '../defaults';
 
 /** A parsed form body: every parameter present exactly once. */
 export type FormParams = Readonly<Record<string, string | undefined>>;
@@ -24,7 +24,7 @@ export function formParams(req: Request): FormParams {
   const params: Record<string, string> = Object.create(null);
   for (const [name, value] of Object.entries(body)) {
     if (typeof value !== 'string') throw new InvalidRequestError(`the "${name}" parameter must not be repeated`);
-    const limit = name === 'username' ? PARAMETER_LIMITS.username : PARAMETER_LIMITS.other;
+    const limit = name === 'username' ? DEFAULTS.limits.username : DEFAULTS.limits.other;
     if (value.length > limit) throw new InvalidRequestError(`the "${name.slice(0, 64)}" parameter is longer than ${limit} characters`);
     // RFC 6749 §3.1: parameters sent without a value are treated as omitted.
     if (value !== '') params[name] = value;

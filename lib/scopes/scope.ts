@@ -1,6 +1,5 @@
 import { InvalidRequestError, InvalidScopeError } from '../errors/oauth-error';
-import { PARAMETER_LIMITS } from '../options/session-options';
-import type { NormalizedRouterOptions, ScopeRequester } from '../options/router-options';
+import { DEFAULTS } from '../defaults';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -19,13 +18,13 @@ export function parseScope(raw: string | undefined): string[] {
   if (raw === undefined) return [];
   const tokens = raw.split(' ').filter((token) => token !== '');
   for (const token of tokens) {
-    if (token.length > PARAMETER_LIMITS.scopeLength) {
-      throw new InvalidScopeError(`a scope is longer than ${PARAMETER_LIMITS.scopeLength} characters`);
+    if (token.length > DEFAULTS.limits.scopeLength) {
+      throw new InvalidScopeError(`a scope is longer than ${DEFAULTS.limits.scopeLength} characters`);
     }
     if (!SCOPE_TOKEN.test(token)) throw new InvalidScopeError(`"${token.slice(0, 64)}" is not a valid scope (RFC 6749 §3.3)`);
   }
   const unique = [...new Set(tokens)];
-  if (unique.length > PARAMETER_LIMITS.scopes) throw new InvalidScopeError(`more than ${PARAMETER_LIMITS.scopes} scopes were asked for`);
+  if (unique.length > DEFAULTS.limits.scopes) throw new InvalidScopeError(`more than ${DEFAULTS.limits.scopes} scopes were asked for`);
   return unique.sort(compareCodeUnits);
 }
 
@@ -40,6 +39,20 @@ export function isDeviceScope(scope: string, patterns: readonly RegExp[]): boole
     pattern.lastIndex = 0; // a /g or /y pattern keeps state between calls
     return pattern.test(scope);
   });
+}
+
+/** Who asks for a scope: the user (password grant) or the client itself (client_credentials). */
+export interface ScopeRequester {
+  readonly clientId: string;
+  readonly username?: string | undefined;
+  readonly roles: readonly string[];
+}
+
+/** What decides the granted scopes (from the router's options). */
+export interface ScopeRules {
+  readonly deviceScopePatterns: readonly RegExp[];
+  isScopeAllowed(scope: string, requester: ScopeRequester): Promise<boolean>;
+  readonly defaultScope: string;
 }
 
 /** The scopes a request is granted: device scopes, permitted ordinary scopes, else `default`. */
@@ -59,7 +72,7 @@ export interface GrantedScopes {
 export async function grantScopes(
   requested: readonly string[],
   requester: ScopeRequester,
-  options: Pick<NormalizedRouterOptions, 'deviceScopePatterns' | 'isScopeAllowed' | 'defaultScope'>,
+  options: ScopeRules,
   requireDevice = false,
 ): Promise<GrantedScopes> {
   const deviceScopes = requested.filter((scope) => isDeviceScope(scope, options.deviceScopePatterns));

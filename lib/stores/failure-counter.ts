@@ -1,5 +1,5 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { StoreUnavailableError } from '../errors/oauth-error';
+import { UnavailableError } from '../errors/unavailable-error';
 import type { FailureCounter } from './token-store';
 
 /**
@@ -16,7 +16,7 @@ export function failureCounter(limiter: Pick<RateLimiterAbstract, 'consume'>, to
       } catch (error) {
         if (error instanceof RateLimiterRes) return blockedFor(error);
         const mapped = toError(error);
-        throw mapped instanceof Error ? mapped : new StoreUnavailableError('the failure counter is unavailable', { cause: error });
+        throw mapped instanceof Error ? mapped : new UnavailableError('the failure counter is unavailable', { cause: error });
       }
     },
   };

@@ -169,7 +169,7 @@ export interface FailureCounter {
  * scripts on the same data model and pass the same contract suite
  * (`test/stores/token-store.contract.ts`).
  *
- * Methods throw `StoreUnavailableError` when the backend cannot answer in time.
+ * Methods throw `UnavailableError` when the backend cannot answer in time.
  */
 export interface TokenStore {
   /**
@@ -225,7 +225,7 @@ export interface TokenStore {
    */
   failureCounter(name: string, limit: number, window: number): FailureCounter;
 
-  /** Resolves when the backend answers; throws `StoreUnavailableError` otherwise. */
+  /** Resolves when the backend answers; throws `UnavailableError` otherwise. */
   ping(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import { OptionError } from '../../lib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,10 +161,13 @@ describe('readGatewayConfig()', () => {
 
 describe('configErrorFrom()', () => {
   it('turns an option path of createTokenRouter() into a config field, and leaves other errors alone', () => {
-    const translated = configErrorFrom(new TypeError('options.scopes["orders:read"] must be an array of strings'), '/etc/gw.json');
+    const translated = configErrorFrom(new OptionError('options.scopes["orders:read"]', 'must be an array of strings'), '/etc/gw.json');
     expect(translated).toBeInstanceOf(ConfigError);
     expect((translated as ConfigError).describe()).toBe('config error in /etc/gw.json: scopes["orders:read"] must be an array of strings');
     const other = new Error('boom');
     expect(configErrorFrom(other)).toBe(other);
+    // The path is read from the error, never guessed from a message that looks like one.
+    const lookalike = new TypeError('options.scopes must be an object');
+    expect(configErrorFrom(lookalike)).toBe(lookalike);
   });
 });

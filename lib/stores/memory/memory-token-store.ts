@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../../defaults';
+import { OptionError } from '../../errors/option-error';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { TokenSecret } from '../../tokens/token-codec';
 import { failureCounter } from '../failure-counter';
@@ -44,15 +46,15 @@ export class MemoryTokenStore extends ScriptedTokenStore {
   protected readonly deadline = 10 ** 12;
 
   constructor(options: MemoryTokenStoreOptions) {
-    if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
-    const sweepInterval = options.sweepInterval ?? 60_000;
+    if (!options || typeof options !== 'object') throw new OptionError('options', 'must be an object');
+    const sweepInterval = options.sweepInterval ?? DEFAULTS.stores.sweepInterval;
     if (!Number.isInteger(sweepInterval) || sweepInterval <= 0) {
-      throw new TypeError('options.sweepInterval must be a positive integer (milliseconds)');
+      throw new OptionError('options.sweepInterval', 'must be a positive integer (milliseconds)');
     }
     if (options.data !== undefined && !(options.data instanceof MemoryTokenData)) {
-      throw new TypeError('options.data must be a MemoryTokenData');
+      throw new OptionError('options.data', 'must be a MemoryTokenData');
     }
-    super(options.secret, 'oauth:');
+    super(options.secret, DEFAULTS.stores.keyPrefix);
     const data = options.data ?? new MemoryTokenData();
     data.startSweeping(sweepInterval);
     this.data = data;

@@ -1,6 +1,8 @@
+import { DEFAULTS } from '../../defaults';
+import { OptionError } from '../../errors/option-error';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis, RLWrapperTimeouts } from 'rate-limiter-flexible';
-import { StoreUnavailableError } from '../../errors/oauth-error';
+import { UnavailableError } from '../../errors/unavailable-error';
 import type { TokenSecret } from '../../tokens/token-codec';
 import { failureCounter } from '../failure-counter';
 import { ScriptedTokenStore } from '../scripted-token-store';
@@ -24,7 +26,7 @@ export interface RedisTokenStoreOptions {
    */
   readonly keyPrefix?: string | undefined;
   /**
-   * Milliseconds after which a Redis call counts as failed (`StoreUnavailableError`).
+   * Milliseconds after which a Redis call counts as failed (`UnavailableError`).
    * @default 1000
    */
   readonly operationTimeout?: number | undefined;
@@ -58,18 +60,18 @@ export class RedisTokenStore extends ScriptedTokenStore {
   protected readonly deadline: number;
 
   constructor(options: RedisTokenStoreOptions) {
-    if (!options || typeof options !== 'object') throw new TypeError('options must be an object');
+    if (!options || typeof options !== 'object') throw new OptionError('options', 'must be an object');
     const redis = options.redis as unknown;
     if (!redis || typeof (redis as { defineCommand?: unknown }).defineCommand !== 'function') {
-      throw new TypeError('options.redis must be an ioredis Redis or Cluster instance');
+      throw new OptionError('options.redis', 'must be an ioredis Redis or Cluster instance');
     }
-    const keyPrefix = options.keyPrefix ?? 'oauth:';
+    const keyPrefix = options.keyPrefix ?? DEFAULTS.stores.keyPrefix;
     if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) {
-      throw new TypeError('options.keyPrefix must be a string without "{" or "}"');
+      throw new OptionError('options.keyPrefix', 'must be a string without "{" or "}"');
     }
-    const operationTimeout = options.operationTimeout ?? 1000;
+    const operationTimeout = options.operationTimeout ?? DEFAULTS.stores.operationTimeout;
     if (!Number.isInteger(operationTimeout) || operationTimeout <= 0) {
-      throw new TypeError('options.operationTimeout must be a positive integer (milliseconds)');
+      throw new OptionError('options.operationTimeout', 'must be a positive integer (milliseconds)');
     }
     // Keys the scripts find through data are built from ARGV[1]; ioredis' own `keyPrefix` only
     // prefixes KEYS, so it goes into the base too.
@@ -117,15 +119,15 @@ export class RedisTokenStore extends ScriptedTokenStore {
   }
 
   protected tooLate(): Error {
-    return new StoreUnavailableError('Redis ran the call after the caller had given up on it; nothing was changed');
+    return new UnavailableError('Redis ran the call after the caller had given up on it; nothing was changed');
   }
 
-  /** Bounds a Redis call by `operationTimeout` and maps outages to `StoreUnavailableError`. */
+  /** Bounds a Redis call by `operationTimeout` and maps outages to `UnavailableError`. */
   private async bounded<T>(call: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new StoreUnavailableError(`Redis did not answer within ${this.operationTimeout} ms`)),
+        () => reject(new UnavailableError(`Redis did not answer within ${this.operationTimeout} ms`)),
         this.operationTimeout,
       );
     });
@@ -142,19 +144,19 @@ export class RedisTokenStore extends ScriptedTokenStore {
 }
 
 /**
- * An outage (no connection, a timeout, a transient Redis answer) becomes `StoreUnavailableError`;
+ * An outage (no connection, a timeout, a transient Redis answer) becomes `UnavailableError`;
  * anything else is a bug and stays an error. Either way the message carries no command arguments
  * (ioredis' errors hold them in `command.args`: hashes, seeds), and the cause is kept without them.
  */
 function toStoreError(error: unknown): unknown {
-  if (error instanceof StoreUnavailableError) return error;
+  if (error instanceof UnavailableError) return error;
   const { name, message } = error as { name?: string; message?: string };
   const text = String(message ?? error).split('\n')[0]!.slice(0, 200);
   const cause = scrubbed(error);
   if (name === 'ReplyError' && !TRANSIENT_REPLY.test(text)) {
     return new Error(`Redis refused a token store script: ${text}`, { cause });
   }
-  return new StoreUnavailableError(`Redis is unavailable: ${text}`, { cause });
+  return new UnavailableError(`Redis is unavailable: ${text}`, { cause });
 }
 
 /** The error without the command it came with (ioredis attaches `command: { name, args }`). */
