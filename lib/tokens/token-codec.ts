@@ -1,3 +1,4 @@
+import { OptionError } from '../errors/option-error';
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
@@ -44,12 +45,12 @@ function macKey(secret: string): MacKey {
  */
 export function normalizeSecrets(secret: unknown, optionName: string): string[] {
   const list: unknown[] = Array.isArray(secret) ? secret : [secret];
-  if (list.length === 0) throw new TypeError(`${optionName} must be a string or a non-empty array of strings`);
+  if (list.length === 0) throw new OptionError(`${optionName}`, `must be a string or a non-empty array of strings`);
   list.forEach((item, index) => {
     const name = Array.isArray(secret) ? `${optionName}[${index}]` : optionName;
-    if (typeof item !== 'string') throw new TypeError(`${name} must be a string`);
+    if (typeof item !== 'string') throw new OptionError(`${name}`, `must be a string`);
     if (item.length < MIN_SECRET_LENGTH) {
-      throw new TypeError(`${name} must be at least ${MIN_SECRET_LENGTH} characters long`);
+      throw new OptionError(`${name}`, `must be at least ${MIN_SECRET_LENGTH} characters long`);
     }
   });
   return list as string[];
