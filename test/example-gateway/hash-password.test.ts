@@ -31,6 +31,18 @@ describe('hash-password', () => {
     expect(await verifyPassword('wonderland\n', stdout.trim())).toBe(false);
   });
 
+  it('reads only the first line of stdin, as the package CLI (npx express-oauth-device-tokens hash-password) does', async () => {
+    const { code, stdout, stderr } = await hashPasswordCli([], 'wonderland\nbuilder\n');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(await verifyPassword('wonderland', stdout.trim())).toBe(true);
+  });
+
+  it('--help prints the package CLI usage (exit code 0)', async () => {
+    const { code, stdout } = await hashPasswordCli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: express-oauth-device-tokens hash-password\n/);
+  });
+
   it('refuses an empty password (exit code 2)', async () => {
     const { code, stdout, stderr } = await hashPasswordCli([], '');
     expect(code).toBe(2);
