@@ -94,7 +94,9 @@ export function createLogger(level: LogLevel, destination?: DestinationStream, o
 }
 
 function streamOf(logger: Logger): FlushableStream {
-  return (logger as unknown as Record<symbol, FlushableStream>)[pino.symbols.streamSym];
+  const stream = (logger as unknown as Record<symbol, FlushableStream | undefined>)[pino.symbols.streamSym];
+  if (!stream) throw new Error('a pino logger without a destination stream');
+  return stream;
 }
 
 /**

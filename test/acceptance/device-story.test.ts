@@ -148,10 +148,10 @@ describe.each(MODES)('the example gateway on the $name store', (mode) => {
         request(`${gateway().urls.http}/api/orders`, { headers: { authorization: `Bearer ${token.access_token}` } }),
       ),
     );
-    expect(iphone.status).toBe(200);
-    expect(iphone.json.device).toBe('device_iphone');
-    expect(ipad.status).toBe(401);
-    expect(ipad.headers['www-authenticate']).toMatch(/^Bearer .*error="invalid_token"/);
+    expect(iphone!.status).toBe(200);
+    expect(iphone!.json.device).toBe('device_iphone');
+    expect(ipad!.status).toBe(401);
+    expect(ipad!.headers['www-authenticate']).toMatch(/^Bearer .*error="invalid_token"/);
   });
 
   it('logs bob in with the passwordHash of the shipped config and grants his admin scope', async () => {

@@ -43,12 +43,14 @@ export function clusterNodes(): RedisNodeAddress[] {
 }
 
 /** A client for the standalone test Redis. The caller quits it (e.g. in afterAll). */
-export function createTestRedis(options: RedisOptions = {}): Redis {
+// ioredis' own option types disagree about `replyMapping` under exactOptionalPropertyTypes
+// (`RedisOptions` allows undefined, the constructors do not): the helpers take options without it.
+export function createTestRedis(options: Omit<RedisOptions, 'replyMapping'> = {}): Redis {
   return new Redis(redisUrl(), options);
 }
 
 /** A client for the test Redis Cluster. The caller quits it (e.g. in afterAll). */
-export function createTestCluster(options: ClusterOptions = {}): Cluster {
+export function createTestCluster(options: Omit<ClusterOptions, 'redisOptions'> = {}): Cluster {
   return new Cluster(clusterNodes(), options);
 }
 
