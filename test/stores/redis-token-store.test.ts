@@ -82,6 +82,23 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
         if (rotatedLegacy.status !== 'ok') throw new Error(`refresh failed: ${rotatedLegacy.status}`);
         remember(rotatedLegacy.tokens.accessToken, rotatedLegacy.tokens.refreshToken);
         expect(await store.revoke(b.accessToken, 'app')).toBe('revoked');
+        // Failed logins, a capped user, a graceful retry, self-service and operator endings.
+        await store.recordLoginFailure(ipad.username!, '10.0.0.1', 600);
+        const capped = { ...issueRequest(), deviceLimit: { max: 2, onLimit: 'end-oldest' as const } };
+        for (const device of ['device_1', 'device_2', 'device_3']) {
+          const t = await tokensOf(store, { ...capped, scopes: [device], deviceScopes: [device] });
+          remember(t.accessToken, t.refreshToken);
+        }
+        const graced = await store.refresh({ refreshToken: again.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120, gracePeriod: 30 });
+        if (graced.status !== 'ok') throw new Error(`refresh failed: ${graced.status}`);
+        remember(graced.tokens.accessToken, graced.tokens.refreshToken);
+        const retried = await store.refresh({ refreshToken: again.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120, gracePeriod: 30 });
+        if (retried.status !== 'ok' || !retried.retried) throw new Error('the grace period did not answer the retry');
+        const other = await tokensOf(store, { ...ipad, scopes: ['device_tv'], deviceScopes: ['device_tv'] });
+        remember(other.accessToken, other.refreshToken);
+        await store.listDevices(graced.tokens.accessToken);
+        await store.endOtherDevices(graced.tokens.accessToken);
+        await store.endSession(ipad.username!, graced.tokens.grantId);
       }
     });
 
@@ -91,6 +108,33 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       const ttls = await Promise.all(keys.map((key) => redis.pttl(key)));
       const withoutTtl = keys.filter((_key, i) => ttls[i]! < 0);
       expect(withoutTtl).toEqual([]);
+    });
+
+    it('gives the session index and the client list the life of the longest session, and the failure counter its window', async () => {
+      const req = issueRequest({ accessTokenTtl: 60, refreshTokenTtl: 200 });
+      const a = await tokensOf(store, req);
+      await tokensOf(store, { ...req, scopes: ['device_tv'], deviceScopes: ['device_tv'], refreshTokenTtl: 100 });
+      await store.recordLoginFailure(req.username!, '10.0.0.1', 30);
+      const tag = a.accessToken.split('.')[0]!;
+      const keys = (await allKeysWithPrefix(redis, prefix)).filter((key) => key.includes(`{${tag}}`));
+      const ttl = async (kind: string) => {
+        const found = keys.filter((key) => key.slice(prefix.length + tag.length + 3).split(':')[0] === kind);
+        expect(found).toHaveLength(1);
+        return redis.pttl(found[0]!);
+      };
+      for (const kind of ['x', 'xc']) {
+        const left = await ttl(kind);
+        expect({ kind, above: left > 190_000, within: left <= 200_000 }).toEqual({ kind, above: true, within: true });
+      }
+      const window = await ttl('f');
+      expect(window).toBeGreaterThan(25_000);
+      expect(window).toBeLessThanOrEqual(30_000);
+      expect(await store.listSessions(req.username!)).toHaveLength(2);
+      expect(await store.endUserSessions(req.username!)).toBe(2);
+      // Ended: the index keys may stay until their TTL, but hold nobody.
+      for (const key of keys.filter((k) => k.endsWith(':xc') || k.includes(':x:'))) {
+        if ((await redis.type(key)) === 'zset') expect(await redis.zcard(key)).toBe(0);
+      }
     });
 
     /** Every key and value under the prefix, as one text. */
@@ -199,16 +243,57 @@ describe('RedisTokenStore on a private server', () => {
       await store.lookup(warm.accessToken);
       await store.refresh({ refreshToken: warm.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 });
       await store.revoke(warm.accessToken, 'app');
+      await store.recordLoginFailure('warm', '10.0.0.1', 60);
+      await store.clearLoginFailures('warm');
+      const warmDevice = await tokensOf(store, issueRequest({ subject: 'warm', username: 'warm' }));
+      await store.listDevices(warmDevice.accessToken);
+      await store.listSessions('warm');
+      await store.endSession('warm', warmDevice.grantId);
       tokens = await tokensOf(store, issueRequest({ subject: 'counted', username: 'counted' }));
+      for (let i = 0; i < 3; i++) await store.recordLoginFailure('locked', '10.0.0.9', 60);
+      const devicesUser = issueRequest({ subject: 'devices', username: 'devices' });
+      devices = [];
+      for (const device of ['device_1', 'device_2', 'device_3', 'device_4']) {
+        devices.push(await tokensOf(store, { ...devicesUser, scopes: [device], deviceScopes: [device] }));
+      }
     });
+    let devices: TokenSet[];
+    const lockedLogin = { key: 'locked', ip: '10.0.0.9', maxPerIp: 3, maxPerUser: 10 };
+
+    /** Runs `operation` and checks it took the path it is named after. */
+    const expecting = <T>(operation: () => Promise<T>, check: (result: T) => void) => async () => check(await operation());
 
     it.each<[string, () => Promise<unknown>]>([
-      ['issue (mint)', () => tokensOf(store, issueRequest())],
-      ['issue (reuse)', () => tokensOf(store, issueRequest({ subject: 'counted', username: 'counted' }))],
-      ['lookup', () => store.lookup(tokens.accessToken)],
-      ['lookup of a refresh token', () => store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token'])],
-      ['refresh', () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 })],
-      ['revoke', () => store.revoke(tokens.accessToken, 'app')],
+      ['issue (mint)', expecting(() => store.issue(issueRequest()), (r) => expect(r.status).toBe('issued'))],
+      ['issue (reuse)', expecting(() => store.issue(issueRequest({ subject: 'counted', username: 'counted' })), (r) => expect(r.status).toBe('reused'))],
+      ['issue (locked)', expecting(() => store.issue(issueRequest({ subject: 'locked', username: 'locked', login: lockedLogin })), (r) => expect(r.status).toBe('locked'))],
+      ['issue (mint with login check and device limit)', expecting(
+        () => {
+          const req = issueRequest({ deviceLimit: { max: 1, onLimit: 'end-oldest' } });
+          return store.issue({ ...req, login: { ...lockedLogin, key: req.username! } });
+        },
+        (r) => expect(r.status).toBe('issued'),
+      )],
+      ['lookup', expecting(() => store.lookup(tokens.accessToken), (r) => expect(r).not.toBeNull())],
+      ['lookup of a refresh token', expecting(() => store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']), (r) => expect(r).not.toBeNull())],
+      ['refresh', expecting(
+        () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod: 30 }),
+        (r) => expect(r).toMatchObject({ status: 'ok', retried: false }),
+      )],
+      ['refresh (grace-period retry)', expecting(
+        () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod: 30 }),
+        (r) => expect(r).toMatchObject({ status: 'ok', retried: true }),
+      )],
+      ['revoke', expecting(() => store.revoke(tokens.refreshToken!, 'app'), (r) => expect(r).toBe('unknown'))],
+      ['recordLoginFailure', expecting(() => store.recordLoginFailure('counted', '10.0.0.1', 60), (r) => expect(r.total).toBe(1))],
+      ['clearLoginFailures', () => store.clearLoginFailures('counted')],
+      ['listDevices', expecting(() => store.listDevices(devices[0]!.accessToken), (r) => expect(r).toMatchObject({ current: devices[0]!.grantId }))],
+      ['endDevice', expecting(() => store.endDevice(devices[0]!.accessToken, devices[1]!.grantId), (r) => expect(r).toBe('ended'))],
+      ['endOtherDevices', expecting(() => store.endOtherDevices(devices[0]!.accessToken), (r) => expect(r).toEqual({ ended: 2 }))],
+      ['listSessions', expecting(() => store.listSessions('devices'), (r) => expect(r).toHaveLength(1))],
+      ['listSessions of one client', expecting(() => store.listSessions('devices', 'app'), (r) => expect(r).toHaveLength(1))],
+      ['endSession', expecting(() => store.endSession('devices', devices[0]!.grantId), (r) => expect(r).toBe(true))],
+      ['endUserSessions', expecting(() => store.endUserSessions('counted'), (r) => expect(r).toBe(1))],
     ])('%s is one EVALSHA', async (_name, operation) => {
       expect(await commandsOf(operation)).toEqual(['evalsha']);
     });
@@ -268,6 +353,43 @@ describe('RedisTokenStore on a private server', () => {
       expect((await request(app).get('/api').auth(fresh, { type: 'bearer' })).status).toBe(200);
       expect((await request(app).get('/api').auth(token, { type: 'bearer' })).status).toBe(401);
     });
+
+    it.each([0, 30])(
+      'never rotates a refresh that answered 503 while Redis was frozen: the old refresh token still refreshes (grace %s s)',
+      async (gracePeriod) => {
+        const tokens = await tokensOf(store, issueRequest());
+        const refresh = () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod });
+        // Scripts Redis ran (EVALSHA, or EVAL after a NOSCRIPT on a restarted server).
+        const scriptsRun = async () => {
+          const stats = await admin.info('commandstats');
+          return [...stats.matchAll(/cmdstat_eval(?:sha)?:calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+        };
+        const before = await scriptsRun();
+        process.kill(server.pid, 'SIGSTOP');
+        try {
+          // The script is on its way to Redis; Redis runs it once it is resumed, after the deadline.
+          await expect(refresh()).rejects.toThrow(StoreUnavailableError);
+        } finally {
+          process.kill(server.pid, 'SIGCONT');
+        }
+        // Replies come in order: once a PING on the same connection answers, the late script has run.
+        let alive = false;
+        for (let i = 0; i < 50 && !alive; i++) {
+          alive = await client.ping().then(() => true, () => false);
+          if (!alive) await sleep(100);
+        }
+        expect(alive).toBe(true);
+        // The late script did run in Redis (and found itself too late).
+        expect(await scriptsRun()).toBe(before + 1);
+        // Nothing changed: the old access token is live and the old refresh token rotates normally.
+        expect(await store.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+        const retry = await refresh();
+        expect(retry).toMatchObject({ status: 'ok', retried: false });
+        if (retry.status !== 'ok') return;
+        expect(await store.lookup(retry.tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+        expect(await store.lookup(tokens.accessToken)).toBeNull();
+      },
+    );
 
     it('answers StoreUnavailableError after operationTimeout when Redis hangs', async () => {
       const tokens = await tokensOf(store, issueRequest());
