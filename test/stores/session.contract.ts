@@ -469,6 +469,19 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(await store.listSessions(base.username!, 'app')).toHaveLength(3);
     });
 
+    it('counts only that user\'s sessions: "Alice" (same hash tag, same client) neither ends nor blocks "alice"', async () => {
+      const name = fresh('Cap-');
+      const upper = await Promise.all(['device_1', 'device_2'].map((d) => tokensOf(store, onDevice(capped(userRequest(name), 'end-oldest', 2), d))));
+      const lower = await store.issue(onDevice(capped(userRequest(name.toLowerCase()), 'end-oldest', 2), 'device_1'));
+      expect(lower.status).toBe('issued');
+      expect('endedSessionId' in lower ? lower.endedSessionId : undefined).toBeUndefined();
+      for (const tokens of upper) await expectLive(store, tokens);
+      const refused = await store.issue(onDevice(capped(userRequest(name.toLowerCase()), 'refuse', 2), 'device_2'));
+      expect(refused.status).toBe('issued');
+      expect(await store.listSessions(name)).toHaveLength(2);
+      expect(await store.listSessions(name.toLowerCase())).toHaveLength(2);
+    });
+
     it('refuse: answers device_limit and changes nothing', async () => {
       const base = capped(issueRequest(), 'refuse');
       const t = await Promise.all(['device_1', 'device_2', 'device_3'].map((d) => tokensOf(store, onDevice(base, d))));
