@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { RedisTokenStore } from '../../lib';
 import { ANDROID_APP, basic, buildApp, IOS_APP, SECRET, SERVICE } from '../http/harness';
 import type { RedisNodeAddress } from '../support/redis-servers';
@@ -20,7 +20,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 // As example-gateway/store.ts: no offline queue, one retry, short connect timeout, reconnect backoff.
 const reconnectDelay = (attempt: number) => Math.min(50 + attempt * 100, 500);
-const clientOptions: RedisOptions = {
+const clientOptions = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
   connectTimeout: 500,
@@ -187,12 +187,16 @@ export function everyEndpoint(base: string, prepared: Prepared, tag: string): Pr
  * {@link ANSWER_WITHIN_MS}. `mayAnswer` lists probes that may instead give their normal answer
  * (reads a read-only or full Redis can still serve); each such answer must still be correct.
  */
+/** The slowest answer {@link expectUnavailable} saw in this test file. */
+export const slowest = { ms: 0 };
+
 export async function expectUnavailable(probes: Probe[], mayAnswer: Record<string, number> = {}): Promise<Record<string, number>> {
   const answers = await Promise.all(probes.map(async ([name, send]) => [name, await send()] as const));
   const seen: Record<string, number> = {};
   const wrong: string[] = [];
   for (const [name, answer] of answers) {
     seen[name] = answer.status;
+    slowest.ms = Math.max(slowest.ms, answer.ms);
     const fine =
       (answer.status === 503 && answer.body?.error === 'temporarily_unavailable') ||
       (mayAnswer[name] !== undefined && answer.status === mayAnswer[name]);
