@@ -9,6 +9,7 @@ import {
   prepare,
   ready,
   RECOVERY_WITHIN_MS,
+  singleClient,
   sleep,
   startGateway,
   steadyTraffic,
@@ -46,10 +47,23 @@ describe('fault matrix: Redis Cluster master killed, replica promoted', () => {
     const ownerPort = owner.options.port!;
     const server = cluster.servers.find((s) => s.port === ownerPort)!;
 
+    const replicaPort = /slave0:ip=[^,]+,port=(\d+)/.exec(await owner.info('replication'))![1];
+    const replica = singleClient(`redis://127.0.0.1:${replicaPort}`);
+    await ready(replica);
+
     const traffic = steadyTraffic(gateway.base, prepared.live.access, 'cluster');
     await sleep(500);
     const killedAt = performance.now();
     process.kill(server.pid, 'SIGKILL');
+    // when Redis is back for the slot: its replica reports itself master
+    const promoted = (async () => {
+      for (;;) {
+        const info = await replica.info('replication').catch(() => '');
+        if (info.includes('role:master')) return performance.now();
+        if (performance.now() - killedAt > 20_000) return undefined;
+        await sleep(20);
+      }
+    })();
     let backAt: number | undefined;
     await sleep(200);
     while (backAt === undefined && performance.now() - killedAt < 20_000) {
@@ -59,7 +73,12 @@ describe('fault matrix: Redis Cluster master killed, replica promoted', () => {
     }
     await sleep(1_000);
     const report = await traffic.stop();
+    const promotedAt = await promoted;
+    replica.disconnect();
+    expect(promotedAt).toBeDefined();
     expect(backAt).toBeDefined();
+    // service returns by itself within 5 s of Redis returning (the replica's promotion)
+    expect(backAt! - promotedAt!).toBeLessThan(RECOVERY_WITHIN_MS);
 
     const recoveryMs = await expectRecovery(gateway.base, 'cluster', prepared.live.access);
     expect(recoveryMs).toBeLessThan(RECOVERY_WITHIN_MS);
@@ -67,7 +86,8 @@ describe('fault matrix: Redis Cluster master killed, replica promoted', () => {
     console.log(
       `fault "Cluster master killed": ${report.failed}/${report.requests} requests failed during the switch ` +
         `(${JSON.stringify(report.byStatus)}), longest gap without a 200 ${Math.round(report.longestGapMs)} ms, ` +
-        `slowest answer ${Math.round(report.slowest)} ms, service back ${Math.round(backAt! - killedAt)} ms after the kill`,
+        `slowest answer ${Math.round(report.slowest)} ms; replica promoted ${Math.round(promotedAt! - killedAt)} ms after the kill, ` +
+        `service back ${Math.round(backAt! - killedAt)} ms after the kill`,
     );
   }, 60_000);
 });
