@@ -236,6 +236,14 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(await store.recordLoginFailure(name, '10.0.2.1', 60)).toMatchObject({ total: 4, fromIp: 3 });
     });
 
+    it('clears the IP\'s count on a success that reuses the live session too', async () => {
+      const name = fresh('lock-');
+      expect((await store.issue(userRequest(name, { login: login(name, '10.0.6.1') }))).status).toBe('issued');
+      await fail(name, '10.0.6.1', 2);
+      expect((await store.issue(userRequest(name, { login: login(name, '10.0.6.1') }))).status).toBe('reused');
+      expect(await store.recordLoginFailure(name, '10.0.6.1', 60)).toMatchObject({ total: 1, fromIp: 1 });
+    });
+
     it('unlocks on clearLoginFailures', async () => {
       const name = fresh('lock-');
       await fail(name, '10.0.3.1', 10);
@@ -480,6 +488,14 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(refused.status).toBe('issued');
       expect(await store.listSessions(name)).toHaveLength(2);
       expect(await store.listSessions(name.toLowerCase())).toHaveLength(2);
+    });
+
+    it('holds the cap under concurrency: 20 new devices at once with room for 3 issue exactly 3', async () => {
+      const base = capped(issueRequest(), 'refuse');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.issue(onDevice(base, `device_${i}`))));
+      expect(results.filter((r) => r.status === 'issued')).toHaveLength(3);
+      expect(results.filter((r) => r.status === 'device_limit')).toHaveLength(17);
+      expect(await store.listSessions(base.username!)).toHaveLength(3);
     });
 
     it('refuse: answers device_limit and changes nothing', async () => {
