@@ -21,7 +21,7 @@ export function toOAuthError(error: unknown): OAuthError {
     httpError.expose === true
   ) {
     // body-parser: entity.too.large, entity.parse.failed, charset.unsupported, …
-    return new InvalidRequestError(`malformed request body (${String(httpError.type ?? 'unknown')})`, { status: httpError.status, cause: error });
+    return new InvalidRequestError(`malformed request body (${typeof httpError.type === 'string' ? httpError.type : 'unknown'})`, { status: httpError.status, cause: error });
   }
   return new ServerError(undefined, { cause: error });
 }

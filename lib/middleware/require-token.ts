@@ -56,10 +56,11 @@ export interface RequireTokenOptions {
 export function requireToken(options: RequireTokenOptions): RequestHandler {
   if (!options || typeof options !== 'object') throw new OptionError('options', 'must be an object');
   if (!options.store || typeof options.store.lookup !== 'function') throw new OptionError('options.store', 'must be a TokenStore');
-  const required = options.scopes ?? [];
-  if (!Array.isArray(required) || !required.every((scope) => typeof scope === 'string' && scope !== '')) {
+  const given: unknown = options.scopes ?? [];
+  if (!Array.isArray(given) || !given.every((scope) => typeof scope === 'string' && scope !== '')) {
     throw new OptionError('options.scopes', 'must be an array of scope names');
   }
+  const required = given as readonly string[];
   const realm = options.realm ?? DEFAULTS.requireToken.realm;
   if (typeof realm !== 'string') throw new OptionError('options.realm', 'must be a string');
   const { store, onError } = options;

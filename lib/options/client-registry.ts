@@ -44,7 +44,7 @@ export function normalizeClients(
       needsUsers: false,
       grantTypes: GRANT_TYPES,
       find: async (clientId) => {
-        const record = await clients(clientId);
+        const record: unknown = await (clients as (clientId: string) => unknown)(clientId);
         return record ? normalizeClient(record, `options.clients("${clientId}")`, defaults) : undefined;
       },
     };

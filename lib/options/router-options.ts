@@ -41,7 +41,7 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
   }
   const accessTokenTtl = positiveInteger(options.accessTokenTtl, DEFAULTS.router.accessTokenTtl, 'options.accessTokenTtl');
   const refreshTokenTtl = positiveInteger(options.refreshTokenTtl, DEFAULTS.router.refreshTokenTtl, 'options.refreshTokenTtl');
-  const sessions = normalizeSessionPolicy(options as unknown as Record<string, unknown>, 'options', SESSION_DEFAULTS);
+  const sessions = normalizeSessionPolicy(options, 'options', SESSION_DEFAULTS);
   const clients = normalizeClients(options.clients, { accessTokenTtl, refreshTokenTtl, sessions });
   const authenticateUser = normalizeUsers(options.users);
   if (clients.needsUsers && !authenticateUser) {

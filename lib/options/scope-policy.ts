@@ -1,14 +1,17 @@
 import { DEFAULTS } from '../defaults';
 import { OptionError } from '../errors/option-error';
 import { isDeviceScope } from '../scopes/scope';
-import type { NormalizedRouterOptions } from './option-types';
+import type { NormalizedRouterOptions, ScopeRequester } from './option-types';
 import { isObject, stringList } from './validate';
 
 /** Which roles may have which scope, and which scopes are device scopes. */
 
 export function normalizeScopes(scopes: unknown): NormalizedRouterOptions['isScopeAllowed'] {
   if (scopes === undefined) return async () => false;
-  if (typeof scopes === 'function') return async (scope, requester) => (await scopes(scope, requester)) === true;
+  if (typeof scopes === 'function') {
+    const allowed = scopes as (scope: string, requester: ScopeRequester) => unknown;
+    return async (scope, requester) => (await allowed(scope, requester)) === true;
+  }
   if (!isObject(scopes)) throw new OptionError('options.scopes', 'must be an object of scope -> role names, or a function');
   const roles = new Map<string, ReadonlySet<string>>();
   for (const [scope, bound] of Object.entries(scopes)) {

@@ -101,7 +101,7 @@ function thresholds<T extends object>(value: unknown, name: string, defaults: T)
   }
   return Object.fromEntries(
     Object.entries(defaults).map(([field, fallback]) => {
-      const v = given[field] ?? fallback;
+      const v: unknown = given[field] ?? fallback;
       if (!Number.isInteger(v) || (v as number) <= 0) throw new OptionError(`options.${name}.${field}`, `must be a positive integer`);
       return [field, v];
     }),

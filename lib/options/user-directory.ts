@@ -14,8 +14,9 @@ const DUMMY_HASH = unmatchablePasswordHash();
 export function normalizeUsers(users: unknown): NormalizedRouterOptions['authenticateUser'] | undefined {
   if (users === undefined) return undefined;
   if (typeof users === 'function') {
+    const authenticate = users as (username: string, password: string) => unknown;
     return async (username, password) => {
-      const user = await users(username, password);
+      const user: unknown = await authenticate(username, password);
       if (!user) return undefined;
       if (!isObject(user) || !isNonEmptyString(user.username)) {
         throw new OptionError('options.users()', 'must resolve to { username, roles } or nothing');
@@ -43,7 +44,7 @@ export function normalizeUsers(users: unknown): NormalizedRouterOptions['authent
     records.push({
       username: record.username,
       roles: stringList(record.roles, `${name}.roles`),
-      ...(password === undefined ? { passwordHash: passwordHash as string } : { password: password as string }),
+      ...(password === undefined ? { passwordHash: passwordHash as string } : { password }),
     });
   });
   // Equal work on every failure path (an unknown user, a wrong password of a plain-password user

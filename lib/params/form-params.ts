@@ -21,7 +21,7 @@ export function formParams(req: Request): FormParams {
     throw new InvalidRequestError('the request body must be application/x-www-form-urlencoded');
   }
   const body = (req.body ?? {}) as Record<string, unknown>;
-  const params: Record<string, string> = Object.create(null);
+  const params = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(body)) {
     if (typeof value !== 'string') throw new InvalidRequestError(`the "${name}" parameter must not be repeated`);
     const limit = name === 'username' ? DEFAULTS.limits.username : DEFAULTS.limits.other;

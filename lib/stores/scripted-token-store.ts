@@ -183,7 +183,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     );
     const status = reply[0];
     if (status === RefreshStatus.ROTATED || status === RefreshStatus.CURRENT) {
-      const [, grantId, clientId, username, scope, device, msLeft] = reply.map(String) as string[];
+      const [, grantId, clientId, username, scope, device, msLeft] = reply.map(String);
       const retried = status === RefreshStatus.CURRENT;
       const keyId = retried ? String(reply[10]) : this.codec.keyId;
       const access = retried ? String(reply[8]) : accessSeed;
@@ -246,7 +246,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const reply = await this.scripts.run('lookup', pointerKeys(base, parsed.hash, types), [base]);
     const found = Number(reply[0]);
     if (found === 0) return null;
-    const [, grantId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String) as string[];
+    const [, grantId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String);
     const tokenType = types[found - 1]!;
     return {
       tokenType,
@@ -275,10 +275,10 @@ export abstract class ScriptedTokenStore implements TokenStore {
   async listDevices(accessToken: string): Promise<{ current: string; sessions: SessionInfo[] } | CallerProblem> {
     const reply = await this.devices(accessToken, 'list');
     if (typeof reply === 'string') return reply;
-    const [, current, clientId, username] = reply.map(String) as string[];
+    const [, current, clientId, username] = reply.map(String);
     const rows: string[][] = [];
     for (let i = 4; i + 5 < reply.length; i += 6) {
-      const [id, device, scope, created, lastUsed, expires] = reply.slice(i, i + 6).map(String) as string[];
+      const [id, device, scope, created, lastUsed, expires] = reply.slice(i, i + 6).map(String);
       rows.push([id!, clientId!, device!, scope!, created!, lastUsed!, expires!]);
     }
     return { current: current!, sessions: sessionsByLastUse(rows, username!) };

@@ -70,7 +70,7 @@ function curl(args: string[]): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     execFile('curl', ['-s', '-w', '\n%{http_code}', ...args], { timeout: 10_000 }, (error, stdout) => {
       if (error) {
-        reject(error);
+        reject(new Error(`curl failed: ${error.message}`));
         return;
       }
       const at = stdout.lastIndexOf('\n');

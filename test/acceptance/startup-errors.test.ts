@@ -108,12 +108,13 @@ function failure(name: string, env: Record<string, string>): Promise<Failure> {
   return failures.get(name)!;
 }
 beforeAll(async () => {
-  CONFIG_CASES.forEach(([name], index) => failure(name, { GATEWAY_CONFIG: CONFIG_FILES[index]! }));
-  failure('missing file', { GATEWAY_CONFIG: MISSING_FILE });
-  failure('not JSON', { GATEWAY_CONFIG: NOT_JSON });
-  ENV_CASES.forEach(([name, env]) => failure(name, env));
-  failure('redis password', { REDIS_URL: 'http://gateway:hunter2-redis-password@redis.internal:6379' });
-  failure('short secret', { TOKEN_SECRET: 'too-short-but-secret' });
+  // Each starts a gateway and is awaited below, all together.
+  CONFIG_CASES.forEach(([name], index) => void failure(name, { GATEWAY_CONFIG: CONFIG_FILES[index]! }));
+  void failure('missing file', { GATEWAY_CONFIG: MISSING_FILE });
+  void failure('not JSON', { GATEWAY_CONFIG: NOT_JSON });
+  ENV_CASES.forEach(([name, env]) => void failure(name, env));
+  void failure('redis password', { REDIS_URL: 'http://gateway:hunter2-redis-password@redis.internal:6379' });
+  void failure('short secret', { TOKEN_SECRET: 'too-short-but-secret' });
   await Promise.all(failures.values());
 });
 

@@ -190,9 +190,9 @@ function paramsArb(endpoint: Endpoint, tokens: Tokens) {
     { weight: 2, arbitrary: fc.array(fc.tuple(name, valueArb(tokens)), { maxLength: 8 }) },
   );
   // Sometimes a pair is sent twice (RFC 6749 §3.2: a repeated parameter is invalid_request).
-  return fc.tuple(pairs, fc.nat({ max: 4 }), fc.nat()).map(([list, repeat, at]) =>
+  return fc.tuple(pairs, fc.nat({ max: 4 }), fc.nat()).map(([list, repeat, at]): [string, string][] =>
     repeat === 0 && list.length > 0 ? [...list, list[at % list.length]!] : list,
-  ) as fc.Arbitrary<[string, string][]>;
+  );
 }
 
 const rawBody = fc.oneof(
@@ -231,7 +231,7 @@ const contentType = fc.oneof({ weight: 3, arbitrary: fc.constant('application/x-
 
 const contentEncoding = fc.oneof(
   { weight: 10, arbitrary: fc.constant(undefined) },
-  { weight: 3, arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'garbage-gzip', 'garbage-deflate', 'gzip-bomb', 'x-unknown') as fc.Arbitrary<HostileRequest['contentEncoding']> },
+  { weight: 3, arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'garbage-gzip', 'garbage-deflate', 'gzip-bomb', 'x-unknown') },
 );
 
 function authorizationArb(tokens: Tokens) {

@@ -77,7 +77,7 @@ describe('requireToken()', () => {
       lookup: async () => {
         throw new StoreUnavailableError('down');
       },
-    } as TokenStore;
+    };
     const errors: unknown[] = [];
     const app = express();
     app.get('/x', requireToken({ store: down, onError: (error) => errors.push(error) }), (_req, res) => {

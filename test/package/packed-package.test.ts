@@ -42,7 +42,7 @@ const nodeIn = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
 const tscIn = (cwd: string, args: string[]) =>
   run(process.execPath, [TSC, ...args, '--pretty', 'false'], { cwd, timeout: 60_000 }).then(
     () => ({ ok: true, output: '' }),
-    (error: { stdout?: string }) => ({ ok: false, output: error.stdout ?? String(error) }),
+    (error: { stdout?: string; message?: string }) => ({ ok: false, output: error.stdout ?? error.message ?? 'failed' }),
   );
 const errorLines = (output: string) => output.trim().split('\n').filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
 
