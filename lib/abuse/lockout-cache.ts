@@ -49,9 +49,10 @@ export function counterKey(text: string): string {
 }
 
 /** The cache keys of the password grant's and client authentication's locks. */
+// JSON arrays: no two different (kind, parts) give the same key, whatever the parts contain.
 export const lockKey = {
-  user: (loginKey: string) => `u\n${loginKey}`,
-  userAtIp: (loginKey: string, ip: string) => `u\n${loginKey}\n${ip}`,
-  ip: (ip: string) => `i\n${ip}`,
-  client: (clientId: string, ip: string) => `c\n${clientId}\n${ip}`,
+  user: (loginKey: string) => JSON.stringify(['user', loginKey]),
+  userAtIp: (loginKey: string, ip: string) => JSON.stringify(['user at ip', loginKey, ip]),
+  ip: (ip: string) => JSON.stringify(['ip', ip]),
+  client: (clientId: string, ip: string) => JSON.stringify(['client', clientId, ip]),
 } as const;

@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
  *   <prefix>{<tag>}:r:<hash>          refresh token pointer -> sid                   (TTL: the refresh token)
  *   <prefix>{<tag>}:u:<hash>          rotated-away refresh token -> sid              (TTL: what it had left)
  *   <prefix>{<tag>}:i:<identity>      identity (client, username, scopes) -> sid     (TTL: the session)
- *   <prefix>{<tag>}:x:<sha1(client)>  sorted set: the user's sessions with a client, scored by expiry
- *   <prefix>{<tag>}:xc                set: the sha1(client) of every index above      (TTL: the longest)
+ *   <prefix>{<tag>}:x:<index>         sorted set: one user's sessions with one client, scored by expiry
+ *   <prefix>{<tag>}:xc                set: the <index> of every such set of the tag   (TTL: the longest)
  *   <prefix>{<tag>}:f:<hash>          failed-login counters of a login key: '*' and per client IP
  *
  * `<hash>` is `seedHash()` of the token's seed; `<identity>` is {@link identityHash}.
@@ -46,7 +46,7 @@ export const key = {
   refresh: (base: string, hash: string) => `${base}r:${hash}`,
   rotated: (base: string, hash: string) => `${base}u:${hash}`,
   identity: (base: string, identity: string) => `${base}i:${identity}`,
-  index: (base: string, clientId: string) => `${base}x:${sha1(clientId)}`,
+  index: (base: string, clientId: string, username: string) => `${base}x:${indexKey(clientId, username)}`,
   clients: (base: string) => `${base}xc`,
   loginFailures: (base: string, loginKey: string) =>
     `${base}f:${createHash('sha256').update(loginKey).digest().subarray(0, 16).toString('base64url')}`,
@@ -54,6 +54,14 @@ export const key = {
 
 export function sha1(text: string): string {
   return createHash('sha1').update(text).digest('hex');
+}
+
+/**
+ * The suffix of the index of one user's sessions with one client, injective like
+ * {@link identityHash}. The Lua twin is `indexKey()` in `lua/session.include.lua`.
+ */
+export function indexKey(clientId: string, username: string): string {
+  return sha1(`x${Buffer.byteLength(clientId)}:${clientId}${Buffer.byteLength(username)}:${username}`);
 }
 
 /**

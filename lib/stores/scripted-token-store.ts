@@ -78,7 +78,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
       'issue',
       [
         key.identity(base, identityHash(request.clientId, username, scope)),
-        key.index(base, request.clientId),
+        key.index(base, request.clientId, username),
         key.session(base, sid),
         key.access(base, seedHash(accessSeed)),
         key.refresh(base, refresh ? seedHash(refreshSeed) : ''),

@@ -115,7 +115,10 @@ export class TokenCodec {
     if (token.length !== 79 || !TOKEN_PATTERN.test(token)) return undefined;
     const tag = token.slice(0, TAG_LENGTH);
     const seed = token.slice(TAG_LENGTH + 1, TAG_LENGTH + 44);
-    const given = Buffer.from(token.slice(TAG_LENGTH + 45), 'base64url');
+    const macText = token.slice(TAG_LENGTH + 45);
+    const given = Buffer.from(macText, 'base64url');
+    // One token, one spelling: the last character of 22 base64url ones carries 2 unused bits.
+    if (given.toString('base64url') !== macText) return undefined;
     // Every secret is tried, so the time taken does not tell which one (if any) matched.
     let valid = false;
     for (const key of this.keys) valid = timingSafeEqual(this.mac(key, tag, seed), given) || valid;

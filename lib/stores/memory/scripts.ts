@@ -1,4 +1,4 @@
-import { sha1 } from '../keys';
+import { indexKey, sha1 } from '../keys';
 import type { Reply, ScriptName } from '../scripts';
 import type { Keyspace } from './keyspace';
 
@@ -20,13 +20,13 @@ function session(db: Keyspace, base: string) {
 
   function endSession(sid: string): number {
     const key = `${base}s:${sid}`;
-    const [client, ah, rh, id] = db.hmget(key, 'c', 'ah', 'rh', 'id');
+    const [client, ah, rh, id, user] = db.hmget(key, 'c', 'ah', 'rh', 'id', 'u');
     if (client === undefined) return 0;
     db.del(key, `${base}a:${ah}`);
     if (rh !== '') db.del(`${base}r:${rh}`);
     const idKey = `${base}i:${id}`;
     if (db.get(idKey) === sid) db.del(idKey);
-    db.zrem(`${base}x:${sha1(client)}`, sid);
+    db.zrem(`${base}x:${indexKey(client, user!)}`, sid);
     return 1;
   }
 
@@ -34,13 +34,13 @@ function session(db: Keyspace, base: string) {
     if (db.pttl(key) < ms) db.pexpire(key, ms);
   }
 
-  function index(sid: string, client: string, expiresAt: number, now: number): void {
-    const clientKey = sha1(client);
-    const idx = `${base}x:${clientKey}`;
+  function index(sid: string, client: string, username: string, expiresAt: number, now: number): void {
+    const suffix = indexKey(client, username);
+    const idx = `${base}x:${suffix}`;
     db.zadd(idx, expiresAt, sid);
     keepFor(idx, expiresAt - now);
     const clients = `${base}xc`;
-    db.sadd(clients, clientKey);
+    db.sadd(clients, suffix);
     keepFor(clients, expiresAt - now);
   }
 
@@ -124,7 +124,7 @@ const issue: Twin = (db, KEYS, ARGV) => {
   });
   db.pexpire(KEYS[2]!, life);
   db.set(KEYS[0]!, sid, life);
-  index(sid, ARGV[2]!, now + life, now);
+  index(sid, ARGV[2]!, ARGV[3]!, now + life, now);
   loggedIn();
   return [0, sid, ended];
 };
@@ -203,7 +203,7 @@ const refresh: Twin = (db, KEYS, ARGV) => {
   if (!retry) db.hset(key, { ph: rh!, pt: now });
   db.pexpire(key, life);
   db.set(`${base}i:${id}`, sid, life);
-  index(sid, client!, now + life, now);
+  index(sid, client!, username!, now + life, now);
   return [0, sid, client!, username!, scope, device!, accessTtl, ct!];
 };
 
@@ -254,19 +254,19 @@ const devices: Twin = (db, KEYS, ARGV) => {
     return [1];
   }
 
-  const live = liveSessions(`${base}x:${sha1(client)}`, now);
+  const live = liveSessions(`${base}x:${indexKey(client, user!)}`, now);
   if (op === 'end-others') {
     let ended = 0;
     for (const sid of live) {
-      if (sid !== caller && db.hget(`${base}s:${sid}`, 'u') === user) ended += endSession(sid);
+      if (sid !== caller) ended += endSession(sid);
     }
     return [1, ended];
   }
 
   const out: (string | number)[] = [1, caller, client, user!];
   for (const sid of live) {
-    const [u, dv, sc, ct, lu, exp, rexp] = db.hmget(`${base}s:${sid}`, 'u', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
-    if (u === user) out.push(sid, dv!, sc!, ct!, lu!, Math.max(num(exp), num(rexp)));
+    const [dv, sc, ct, lu, exp, rexp] = db.hmget(`${base}s:${sid}`, 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
+    out.push(sid, dv!, sc!, ct!, lu!, Math.max(num(exp), num(rexp)));
   }
   return out;
 };
@@ -275,7 +275,7 @@ const sessions: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
   const { endSession, liveSessions } = session(db, base);
   const now = num(ARGV[1]);
-  const clients = ARGV[3] !== '' ? [sha1(ARGV[3]!)] : db.smembers(KEYS[0]!);
+  const clients = ARGV[3] !== '' ? [indexKey(ARGV[3]!, ARGV[2]!)] : db.smembers(KEYS[0]!);
   const out: (string | number)[] = [];
   let ended = 0;
   for (const clientKey of clients) {

@@ -1,10 +1,11 @@
+#!lua flags=allow-oom
 --[[
   devices-2: the self-service device endpoints, authenticated by the caller's own access token,
   in one atomic step: list the caller's sessions, end one, or end all the others.
 
   KEYS[1]  <base>a:<hash>   the caller's access token pointer
   KEYS[2]  <base>s:<sid>    the session to end ('end'); unused otherwise
-  Found through data (same hash tag): the caller's session, the index x:<sha1(client)> and the
+  Found through data (same hash tag): the caller's session, the index x:<index> of its user and client, and the
   sessions it lists.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
@@ -36,12 +37,11 @@ if op == 'end' then
   return {1}
 end
 
--- The index holds every user of this hash tag with this client: keep only the caller's user.
-local live = liveSessions(base .. 'x:' .. redis.sha1hex(me[1]), now)
+local live = liveSessions(base .. 'x:' .. indexKey(me[1], me[2]), now)
 if op == 'end-others' then
   local ended = 0
   for _, sid in ipairs(live) do
-    if sid ~= caller and redis.call('HGET', base .. 's:' .. sid, 'u') == me[2] then
+    if sid ~= caller then
       ended = ended + endSession(sid)
     end
   end
@@ -50,14 +50,12 @@ end
 
 local out = {1, caller, me[1], me[2]}
 for _, sid in ipairs(live) do
-  local s = redis.call('HMGET', base .. 's:' .. sid, 'u', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp')
-  if s[1] == me[2] then
-    out[#out + 1] = sid
-    out[#out + 1] = s[2]
-    out[#out + 1] = s[3]
-    out[#out + 1] = s[4]
-    out[#out + 1] = s[5]
-    out[#out + 1] = math.max(tonumber(s[6]), tonumber(s[7]))
-  end
+  local s = redis.call('HMGET', base .. 's:' .. sid, 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp')
+  out[#out + 1] = sid
+  out[#out + 1] = s[1]
+  out[#out + 1] = s[2]
+  out[#out + 1] = s[3]
+  out[#out + 1] = s[4]
+  out[#out + 1] = math.max(tonumber(s[5]), tonumber(s[6]))
 end
 return out

@@ -1,14 +1,15 @@
+#!lua
 --[[
   issue-7: issue-or-reuse the device session of one identity (client, username, scopes), with
   the password grant's lock check and reset. One atomic step.
 
   KEYS[1]  <base>i:<identity>        the identity's pointer
-  KEYS[2]  <base>x:<sha1(client)>    the index of this user's sessions with this client
+  KEYS[2]  <base>x:<index>           the index of this user's sessions with this client
   KEYS[3]  <base>s:<new sid>         the new session, if one is made
   KEYS[4]  <base>a:<hash>            the new access token's pointer
   KEYS[5]  <base>r:<hash>            the new refresh token's pointer (untouched without one)
   KEYS[6]  <base>f:<login key hash>  failed-login counters of the user (untouched unless checked)
-  KEYS[7]  <base>xc                  the clients this user has sessions with
+  KEYS[7]  <base>xc                  the indexes of this hash tag
   Found through data (same hash tag): the identity's live session s:<sid> and its pointers; the
   least recently used session of the index when the device limit ends it.
 
@@ -110,6 +111,6 @@ redis.call('HSET', KEYS[3],
   'id', string.sub(KEYS[1], #base + 3))
 redis.call('PEXPIRE', KEYS[3], life)
 redis.call('SET', KEYS[1], sid, 'PX', life)
-index(sid, ARGV[3], now + life, now)
+index(sid, ARGV[3], ARGV[4], now + life, now)
 loggedIn()
 return {0, sid, ended}

@@ -1,3 +1,4 @@
+#!lua
 --[[
   login-failure-1: counts one failed password login of a user (RFC 6749 §4.3.2), from one IP.
 

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   login-failures-clear-1: an operator forgets a user's failed logins (unlocks the user).
 

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 --[[
   lookup: the live token among candidate pointers, with its session (validation, introspection).
   Read-only.

@@ -1,3 +1,4 @@
+#!lua
 --[[
   refresh-4: rotate a refresh token (refresh_token grant): replay detection and the graceful
   retry of a rotation whose answer was lost. One atomic step.
@@ -7,7 +8,7 @@
   KEYS[3]  <base>a:<new hash>  the new access token's pointer
   KEYS[4]  <base>r:<new hash>  the new refresh token's pointer
   Found through data (same hash tag): the session s:<sid>, its current token pointers, the old
-  and new identity pointers i:<identity>, the index x:<sha1(client)> and xc.
+  and new identity pointers i:<identity>, the index x:<index> and xc.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  client id of the authenticated client
@@ -117,5 +118,5 @@ redis.call('HSET', key, 'sc', scope, 'ah', ARGV[4], 'rh', ARGV[5], 'as', ARGV[6]
 if not retry then redis.call('HSET', key, 'ph', s[6], 'pt', now) end
 redis.call('PEXPIRE', key, life)
 redis.call('SET', base .. 'i:' .. id, sid, 'PX', life)
-index(sid, s[1], now + life, now)
+index(sid, s[1], s[2], now + life, now)
 return {0, sid, s[1], s[2], scope, s[4], accessTtl, s[8]}

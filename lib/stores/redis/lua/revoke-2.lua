@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   revoke-2: revoke a token (RFC 7009): ends the one device session the token belongs to.
 

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 --[[
   session-end-1: an operator ends one session of a user.
 

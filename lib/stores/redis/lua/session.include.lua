@@ -6,7 +6,7 @@
     s:<sid>          the session hash (glossary in lib/stores/keys.ts)
     a:<hash>, r:<hash>  its access and refresh token pointers
     i:<identity>     its identity pointer
-    x:<sha1(client)> the index of the user's sessions with that client
+    x:<index>        the index of the user's sessions with one client (see indexKey)
 ]]
 
 -- The session id the pointer names, or false.
@@ -14,17 +14,23 @@ local function pointee(key)
   return redis.call('GET', key)
 end
 
+-- The suffix of the index of one user's sessions with one client (x:<suffix>); lengths in bytes
+-- make it injective. Its TS twin is key.index() in lib/stores/keys.ts.
+local function indexKey(client, username)
+  return redis.sha1hex('x' .. #client .. ':' .. client .. #username .. ':' .. username)
+end
+
 -- Ends one session: its hash, both token pointers, its identity pointer (while it names this
 -- session) and its index entry. Returns 1 when there was a session, 0 otherwise.
 local function endSession(sid)
   local key = base .. 's:' .. sid
-  local s = redis.call('HMGET', key, 'c', 'ah', 'rh', 'id')
+  local s = redis.call('HMGET', key, 'c', 'ah', 'rh', 'id', 'u')
   if not s[1] then return 0 end
   redis.call('DEL', key, base .. 'a:' .. s[2])
   if s[3] ~= '' then redis.call('DEL', base .. 'r:' .. s[3]) end
   local idKey = base .. 'i:' .. s[4]
   if redis.call('GET', idKey) == sid then redis.call('DEL', idKey) end
-  redis.call('ZREM', base .. 'x:' .. redis.sha1hex(s[1]), sid)
+  redis.call('ZREM', base .. 'x:' .. indexKey(s[1], s[5]), sid)
   return 1
 end
 
@@ -34,13 +40,13 @@ local function keepFor(key, ms)
 end
 
 -- Files the session in the index of its user and client, scored by when it expires.
-local function index(sid, client, expiresAt, now)
-  local clientKey = redis.sha1hex(client)
-  local idx = base .. 'x:' .. clientKey
+local function index(sid, client, username, expiresAt, now)
+  local suffix = indexKey(client, username)
+  local idx = base .. 'x:' .. suffix
   redis.call('ZADD', idx, expiresAt, sid)
   keepFor(idx, expiresAt - now)
   local clients = base .. 'xc'
-  redis.call('SADD', clients, clientKey)
+  redis.call('SADD', clients, suffix)
   keepFor(clients, expiresAt - now)
 end
 

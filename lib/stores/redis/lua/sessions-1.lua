@@ -1,10 +1,11 @@
+#!lua flags=allow-oom
 --[[
   sessions-1: operators' view of one user's device sessions: list them (one client or all) or
   end them all, across every client (after a password change). Bounded by that user's own
   sessions; never a scan.
 
-  KEYS[1]  <base>xc   the clients this user has sessions with
-  Found through data (same hash tag): the indexes x:<sha1(client)> it names and their sessions.
+  KEYS[1]  <base>xc   the indexes of this hash tag (its users' sessions, one index per user and client)
+  Found through data (same hash tag): the indexes x:<index> it names and their sessions.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  now, ms
@@ -20,7 +21,8 @@ local base = ARGV[1]
 --@include session
 
 local now = tonumber(ARGV[2])
-local clients = ARGV[4] ~= '' and {redis.sha1hex(ARGV[4])} or redis.call('SMEMBERS', KEYS[1])
+-- The hash tag folds letter case: other users' indexes may be listed too, hence the check of u.
+local clients = ARGV[4] ~= '' and {indexKey(ARGV[4], ARGV[3])} or redis.call('SMEMBERS', KEYS[1])
 local out, ended = {}, 0
 for _, clientKey in ipairs(clients) do
   for _, sid in ipairs(liveSessions(base .. 'x:' .. clientKey, now)) do
