@@ -53,6 +53,16 @@ function mountDeviceEndpoints(router: Router, options: NormalizedRouterOptions):
 export function createTokenRouter(options: TokenRouterOptions): Router {
   const normalized = normalizeRouterOptions(options);
   const router = Router();
+  // Requests for the gateway's own routes (say `GET /api/orders`) leave this router at once
+  // instead of being matched against each of its routes. Express matches paths without regard
+  // to case or a trailing "/", and so does this.
+  const ownPaths = new Set(['/token', '/revoke', '/introspect', '/.well-known/oauth-authorization-server']);
+  if (normalized.deviceEndpoints) ownPaths.add('/devices');
+  router.use(function tokenRouterPaths(req, _res, next) {
+    const path = req.path.length > 1 && req.path.endsWith('/') ? req.path.slice(0, -1).toLowerCase() : req.path.toLowerCase();
+    const owned = ownPaths.has(path) || (normalized.deviceEndpoints && path.startsWith('/devices/') && path.indexOf('/', 9) === -1);
+    next(owned ? undefined : 'router');
+  });
   const parseForm = formParser(normalized.bodyLimit);
   router.post('/token', parseForm, tokenEndpoint(normalized));
   router.post('/revoke', parseForm, revocationEndpoint(normalized));

@@ -4,7 +4,7 @@ import { readBearerToken, rejectBearer } from '../auth/bearer-token';
 import { InvalidRequestError, InvalidTokenError, OAuthError } from '../errors/oauth-error';
 import type { NormalizedRouterOptions } from '../options/router-options';
 import type { CallerProblem, SessionInfo } from '../stores/token-store';
-import { noStore } from './token-response';
+import { noStore, sendNoStoreJson } from './token-response';
 
 /**
  * The self-service device endpoints (DESIGN.md "Device sessions"), mounted by the router with
@@ -93,8 +93,7 @@ export function listDevicesEndpoint(options: NormalizedRouterOptions) {
       return;
     }
     const body: DeviceListResponse = { devices: outcome.sessions.map((session) => view(session, outcome.current)) };
-    noStore(res);
-    res.status(200).json(body);
+    sendNoStoreJson(res, 200, body);
   };
 }
 
@@ -131,7 +130,6 @@ export function endOtherDevicesEndpoint(options: NormalizedRouterOptions) {
       return;
     }
     const body: EndedDevicesResponse = { ended: outcome.ended };
-    noStore(res);
-    res.status(200).json(body);
+    sendNoStoreJson(res, 200, body);
   };
 }

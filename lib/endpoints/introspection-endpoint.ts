@@ -3,7 +3,7 @@ import { authenticateClient } from '../auth/client-authentication';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
 import type { TokenRecord } from '../stores/token-store';
 import { formParams, requireParam } from '../params/form-params';
-import { noStore } from './token-response';
+import { sendNoStoreJson } from './token-response';
 import { tokenTypesFor } from './token-type-hint';
 
 /**
@@ -71,7 +71,6 @@ export function introspectionEndpoint(options: NormalizedRouterOptions) {
     const record = await options.store.lookup(token, tokenTypesFor(params, 'ignore'));
     const body: IntrospectionResponse = record && maySee(client, record) ? describe(record, options.issuer) : INACTIVE;
     // The answer describes a token: never cached (RFC 7662 §4 and the token answers' rule).
-    noStore(res);
-    res.status(200).json(body);
+    sendNoStoreJson(res, 200, body);
   };
 }

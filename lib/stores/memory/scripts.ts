@@ -59,13 +59,14 @@ function session(db: Keyspace, base: string) {
 
 const issue: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
+  const A = (JSON.parse(ARGV[1]!) as unknown[]).map(String);
   const { pointee, endSession, index, liveSessions, usableKey } = session(db, base);
-  const now = num(ARGV[12]);
-  const ip = ARGV[19]!;
+  const now = num(A[11]);
+  const ip = A[18]!;
 
   if (ip !== '') {
     const [all, mine] = db.hmget(KEYS[5]!, '*', ip);
-    if (num(mine) >= num(ARGV[20]) || num(all) >= num(ARGV[21])) return [-1, db.pttl(KEYS[5]!)];
+    if (num(mine) >= num(A[19]) || num(all) >= num(A[20])) return [-1, db.pttl(KEYS[5]!)];
   }
 
   const loggedIn = () => {
@@ -79,12 +80,12 @@ const issue: Twin = (db, KEYS, ARGV) => {
   };
 
   const current = pointee(KEYS[0]!);
-  if (current !== undefined && ARGV[15] === '1') {
+  if (current !== undefined && A[14] === '1') {
     const key = `${base}s:${current}`;
     const [as, rs, k, exp, ct] = db.hmget(key, 'as', 'rs', 'k', 'exp', 'ct');
-    if (as !== undefined && as !== '' && usableKey(k, ARGV[11]!)) {
+    if (as !== undefined && as !== '' && usableKey(k, A[10]!)) {
       const left = num(exp) - now;
-      if (left > num(ARGV[16])) {
+      if (left > num(A[15])) {
         db.hset(key, { lu: now });
         loggedIn();
         return [1, current, as, rs!, k!, left, ct!];
@@ -93,15 +94,15 @@ const issue: Twin = (db, KEYS, ARGV) => {
     endSession(current);
   }
 
-  const accessTtl = num(ARGV[13]);
-  const refreshTtl = num(ARGV[14]);
+  const accessTtl = num(A[12]);
+  const refreshTtl = num(A[13]);
   const life = Math.max(accessTtl, refreshTtl);
-  const limit = num(ARGV[17]);
+  const limit = num(A[16]);
   let ended = '';
   if (limit > 0) {
     const live = liveSessions(KEYS[1]!, now);
     if (live.length >= limit) {
-      if (ARGV[18] === 'refuse') return [-2];
+      if (A[17] === 'refuse') return [-2];
       const byUse = live.map((sid) => [sid, num(db.hget(`${base}s:${sid}`, 'lu'))] as const);
       // table.sort is not stable: ties are broken by id here, and there only by chance; the
       // contract allows either (both are equally least recently used).
@@ -113,29 +114,30 @@ const issue: Twin = (db, KEYS, ARGV) => {
     }
   }
 
-  const sid = ARGV[1]!;
+  const sid = A[0]!;
   db.set(KEYS[3]!, sid, accessTtl);
-  if (ARGV[7] !== '') db.set(KEYS[4]!, sid, refreshTtl);
+  if (A[6] !== '') db.set(KEYS[4]!, sid, refreshTtl);
   db.hset(KEYS[2]!, {
-    c: ARGV[2]!, u: ARGV[3]!, sc: ARGV[4]!, dv: ARGV[5]!,
-    ah: ARGV[6]!, rh: ARGV[7]!, as: ARGV[8]!, rs: ARGV[9]!, k: ARGV[10]!,
+    c: A[1]!, u: A[2]!, sc: A[3]!, dv: A[4]!,
+    ah: A[5]!, rh: A[6]!, as: A[7]!, rs: A[8]!, k: A[9]!,
     iat: now, exp: now + accessTtl, rexp: now + refreshTtl, ct: now, lu: now,
     id: KEYS[0]!.slice(base.length + 2),
   });
   db.pexpire(KEYS[2]!, life);
   db.set(KEYS[0]!, sid, life);
-  index(sid, ARGV[2]!, ARGV[3]!, now + life, now);
+  index(sid, A[1]!, A[2]!, now + life, now);
   loggedIn();
   return [0, sid, ended];
 };
 
 const refresh: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
+  const A = (JSON.parse(ARGV[1]!) as unknown[]).map(String);
   const { pointee, endSession, index, usableKey, identity } = session(db, base);
 
-  if (Date.now() > num(ARGV[13])) return [-5];
+  if (Date.now() > num(A[12])) return [-5];
 
-  const now = num(ARGV[9]);
+  const now = num(A[8]);
   const presented = KEYS[0]!.slice(base.length + 2);
 
   let sid = pointee(KEYS[0]!);
@@ -145,8 +147,8 @@ const refresh: Twin = (db, KEYS, ARGV) => {
     if (sid === undefined) return [-1];
     const [client, ph, pt] = db.hmget(`${base}s:${sid}`, 'c', 'ph', 'pt');
     if (client === undefined) return [-1];
-    if (client !== ARGV[1]) return [-1];
-    if (ph !== presented || now - num(pt) >= num(ARGV[12])) {
+    if (client !== A[0]) return [-1];
+    if (ph !== presented || now - num(pt) >= num(A[11])) {
       endSession(sid);
       return [-2, sid];
     }
@@ -155,19 +157,19 @@ const refresh: Twin = (db, KEYS, ARGV) => {
 
   const key = `${base}s:${sid}`;
   const s = db.hmget(key, 'c', 'u', 'sc', 'dv', 'ah', 'rh', 'id', 'ct', 'as', 'rs', 'k', 'exp');
-  if (s[0] === undefined || s[0] !== ARGV[1]) return [-1];
+  if (s[0] === undefined || s[0] !== A[0]) return [-1];
   const [client, username, granted, device, ah, rh, id0, ct, as, rs, k, exp] = s as string[];
 
-  if (retry && as !== '' && usableKey(k, ARGV[8]!) && num(exp) > now) {
+  if (retry && as !== '' && usableKey(k, A[7]!) && num(exp) > now) {
     db.hset(key, { lu: now });
     return [1, sid, client!, username!, granted!, device!, num(exp) - now, ct!, as!, rs!, k!];
   }
 
   let scope = granted!;
-  if (ARGV[2] !== '') {
+  if (A[1] !== '') {
     const have = new Set(granted!.split(' ').filter(Boolean));
     const chosen = new Set<string>();
-    for (const w of ARGV[2]!.split(' ').filter(Boolean)) {
+    for (const w of A[1]!.split(' ').filter(Boolean)) {
       if (!have.has(w)) return [-4];
       chosen.add(w);
     }
@@ -176,8 +178,8 @@ const refresh: Twin = (db, KEYS, ARGV) => {
     scope = [...chosen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(' ');
   }
 
-  const accessTtl = num(ARGV[10]);
-  const refreshTtl = num(ARGV[11]);
+  const accessTtl = num(A[9]);
+  const refreshTtl = num(A[10]);
   const life = Math.max(accessTtl, refreshTtl);
 
   db.del(`${base}a:${ah}`);
@@ -197,8 +199,8 @@ const refresh: Twin = (db, KEYS, ARGV) => {
   db.set(KEYS[2]!, sid, accessTtl);
   db.set(KEYS[3]!, sid, refreshTtl);
   db.hset(key, {
-    sc: scope, ah: ARGV[3]!, rh: ARGV[4]!, as: ARGV[5]!, rs: ARGV[6]!,
-    k: ARGV[7]!, iat: now, exp: now + accessTtl, rexp: now + refreshTtl, lu: now, id,
+    sc: scope, ah: A[2]!, rh: A[3]!, as: A[4]!, rs: A[5]!,
+    k: A[6]!, iat: now, exp: now + accessTtl, rexp: now + refreshTtl, lu: now, id,
   });
   if (!retry) db.hset(key, { ph: rh!, pt: now });
   db.pexpire(key, life);

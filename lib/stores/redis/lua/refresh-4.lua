@@ -11,15 +11,16 @@
   and new identity pointers i:<identity>, the index x:<index> and xc.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
-  ARGV[2]  client id of the authenticated client
-  ARGV[3]  requested scopes, sorted, space-separated; '' keeps the session's scopes
-  ARGV[4]  new access token hash      ARGV[5]  new refresh token hash
-  ARGV[6]  new access seed            ARGV[7]  new refresh seed (both '' when reuse is off)
-  ARGV[8]  key id the new tokens are MACed with
-  ARGV[9]  key ids the caller can still MAC with, space-separated
-  ARGV[10] now, ms                    ARGV[11] access TTL, ms     ARGV[12] refresh TTL, ms
-  ARGV[13] grace period, ms (0: strict)
-  ARGV[14] deadline, ms since the epoch: the caller has answered 503 once Redis' clock is past it
+  ARGV[2]  JSON array A of:
+  A[1]     client id of the authenticated client
+  A[2]     requested scopes, sorted, space-separated; '' keeps the session's scopes
+  A[3]     new access token hash      A[4]     new refresh token hash
+  A[5]     new access seed            A[6]     new refresh seed (both '' when reuse is off)
+  A[7]     key id the new tokens are MACed with
+  A[8]     key ids the caller can still MAC with, space-separated
+  A[9]     now, ms                    A[10]    access TTL, ms     A[11]    refresh TTL, ms
+  A[12]    grace period, ms (0: strict)
+  A[13]    deadline, ms since the epoch: the caller has answered 503 once Redis' clock is past it
 
   Output:
     {0, sid, client, username, scopes, device, access ms left, created ms}      rotated: the new tokens
@@ -31,10 +32,12 @@
     {-5}  too late: the caller has given up on this call; nothing changed
 ]]
 local base = ARGV[1]
+-- One JSON array instead of twenty arguments: far less work for the client that sends them.
+local A = cjson.decode(ARGV[2])
 --@include session
 
 local clock = redis.call('TIME')
-if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(ARGV[14]) then
+if tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000) > tonumber(A[13]) then
   return {-5}
 end
 
@@ -44,7 +47,7 @@ local function words(s)
   return list
 end
 
-local now = tonumber(ARGV[10])
+local now = tonumber(A[9])
 local presented = string.sub(KEYS[1], #base + 3)
 
 local sid = pointee(KEYS[1])
@@ -55,8 +58,8 @@ if not sid then
   local s = redis.call('HMGET', base .. 's:' .. sid, 'c', 'ph', 'pt')
   if not s[1] then return {-1} end
   -- Only the client the session belongs to learns anything, or changes anything.
-  if s[1] ~= ARGV[2] then return {-1} end
-  if s[2] ~= presented or now - tonumber(s[3]) >= tonumber(ARGV[13]) then
+  if s[1] ~= A[1] then return {-1} end
+  if s[2] ~= presented or now - tonumber(s[3]) >= tonumber(A[12]) then
     -- OAuth 2.0 Security BCP §4.14.2: a replayed refresh token ends that device's session.
     endSession(sid)
     return {-2, sid}
@@ -66,9 +69,9 @@ end
 
 local key = base .. 's:' .. sid
 local s = redis.call('HMGET', key, 'c', 'u', 'sc', 'dv', 'ah', 'rh', 'id', 'ct', 'as', 'rs', 'k', 'exp')
-if not s[1] or s[1] ~= ARGV[2] then return {-1} end
+if not s[1] or s[1] ~= A[1] then return {-1} end
 
-if retry and s[9] ~= '' and usableKey(s[11], ARGV[9]) and tonumber(s[12]) > now then
+if retry and s[9] ~= '' and usableKey(s[11], A[8]) and tonumber(s[12]) > now then
   -- The answer of the rotation was lost: the same pair again, never a third one (while its access
   -- token lives; a dead one is rotated again below, as with reuse off).
   redis.call('HSET', key, 'lu', now)
@@ -76,10 +79,10 @@ if retry and s[9] ~= '' and usableKey(s[11], ARGV[9]) and tonumber(s[12]) > now 
 end
 
 local scope = s[3]
-if ARGV[3] ~= '' then
+if A[2] ~= '' then
   local granted, chosen, list = {}, {}, {}
   for _, w in ipairs(words(s[3])) do granted[w] = true end
-  for _, w in ipairs(words(ARGV[3])) do
+  for _, w in ipairs(words(A[2])) do
     if not granted[w] then return {-4} end
     chosen[w] = true
   end
@@ -90,8 +93,8 @@ if ARGV[3] ~= '' then
   scope = table.concat(list, ' ')
 end
 
-local accessTtl = tonumber(ARGV[11])
-local refreshTtl = tonumber(ARGV[12])
+local accessTtl = tonumber(A[10])
+local refreshTtl = tonumber(A[11])
 local life = math.max(accessTtl, refreshTtl)
 
 -- The current pair ends; its refresh token is remembered for as long as it would have lived,
@@ -112,8 +115,8 @@ end
 
 redis.call('SET', KEYS[3], sid, 'PX', accessTtl)
 redis.call('SET', KEYS[4], sid, 'PX', refreshTtl)
-redis.call('HSET', key, 'sc', scope, 'ah', ARGV[4], 'rh', ARGV[5], 'as', ARGV[6], 'rs', ARGV[7],
-  'k', ARGV[8], 'iat', now, 'exp', now + accessTtl, 'rexp', now + refreshTtl, 'lu', now, 'id', id)
+redis.call('HSET', key, 'sc', scope, 'ah', A[3], 'rh', A[4], 'as', A[5], 'rs', A[6],
+  'k', A[7], 'iat', now, 'exp', now + accessTtl, 'rexp', now + refreshTtl, 'lu', now, 'id', id)
 -- A retry rotates again (nothing recoverable is stored) but keeps the window of the first rotation.
 if not retry then redis.call('HSET', key, 'ph', s[6], 'pt', now) end
 redis.call('PEXPIRE', key, life)
