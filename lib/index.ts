@@ -10,7 +10,7 @@ export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis/red
 export { MemoryTokenData, MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory/memory-token-store';
 export type {
   CallerProblem,
-  GrantClaims,
+  SessionClaims,
   IssueRequest,
   IssueResult,
   LoginCheck,

@@ -43,10 +43,10 @@ export async function issueTokens(
         options.emit({ type: 'device_limit', ...who, sessionId: result.endedSessionId, reason: `end-oldest at maxDevicesPerUser ${maxDevicesPerUser}` });
         options.emit({ type: 'session_ended', ...who, device: undefined, sessionId: result.endedSessionId, reason: 'device limit' });
       }
-      options.emit({ type: 'issued', ...who, sessionId: result.tokens.grantId });
+      options.emit({ type: 'issued', ...who, sessionId: result.tokens.sessionId });
       return result.tokens;
     case 'reused':
-      options.emit({ type: 'reused', ...who, sessionId: result.tokens.grantId });
+      options.emit({ type: 'reused', ...who, sessionId: result.tokens.sessionId });
       return result.tokens;
     case 'locked':
       throw new TooManyLoginAttemptsError(result.retryAfter);

@@ -29,7 +29,7 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, options,
         ...who,
         username: result.tokens.username,
         device: result.tokens.deviceScopes[0],
-        sessionId: result.tokens.grantId,
+        sessionId: result.tokens.sessionId,
         ...(result.retried ? { reason: 'retry inside the grace period: the current tokens again' } : {}),
       });
       return result.tokens;

@@ -17,7 +17,7 @@ export interface AccessTokenInfo {
   readonly deviceScopes: readonly string[];
   /** The device scopes joined by spaces, or `undefined` for a token without a device. */
   readonly device?: string | undefined;
-  readonly grantId: string;
+  readonly sessionId: string;
   /** Seconds since the epoch. */
   readonly issuedAt: number;
   readonly expiresAt: number;
@@ -102,7 +102,7 @@ export function requireToken(options: RequireTokenOptions): RequestHandler {
       scopes: record.scopes,
       deviceScopes: record.deviceScopes,
       device: record.deviceScopes.length > 0 ? record.deviceScopes.join(' ') : undefined,
-      grantId: record.grantId,
+      sessionId: record.sessionId,
       issuedAt: record.issuedAt,
       expiresAt: record.expiresAt,
     };

@@ -147,12 +147,12 @@ export abstract class ScriptedTokenStore implements TokenStore {
     };
     switch (reply[0]) {
       case IssueStatus.REUSED: {
-        const [, grantId, storedAccess, storedRefresh, keyId, msLeft] = reply as [number, string, string, string, string, number];
+        const [, sessionId, storedAccess, storedRefresh, keyId, msLeft] = reply as [number, string, string, string, string, number];
         const accessToken = this.codec.token(tag, storedAccess, keyId);
         // The script reuses only sessions whose key this codec holds.
         if (accessToken === undefined) throw new Error('the store reused a session sealed under an unknown secret');
         const refreshToken = storedRefresh === '' ? undefined : this.codec.token(tag, storedRefresh, keyId);
-        return { status: 'reused', tokens: { ...claims, grantId, accessToken, refreshToken, expiresIn: seconds(msLeft), reused: true } };
+        return { status: 'reused', tokens: { ...claims, sessionId, accessToken, refreshToken, expiresIn: seconds(msLeft), reused: true } };
       }
       case IssueStatus.ISSUED: {
         const ended = String(reply[2]);
@@ -161,7 +161,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
           endedSessionId: ended === '' ? undefined : ended,
           tokens: {
             ...claims,
-            grantId: sid,
+            sessionId: sid,
             accessToken: this.codec.token(tag, accessSeed)!,
             refreshToken: refresh ? this.codec.token(tag, refreshSeed) : undefined,
             expiresIn: request.accessTokenTtl,
@@ -213,7 +213,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     );
     const status = reply[0];
     if (status === RefreshStatus.ROTATED || status === RefreshStatus.CURRENT) {
-      const [, grantId, clientId, username, scope, device, msLeft] = reply.map(String);
+      const [, sessionId, clientId, username, scope, device, msLeft] = reply.map(String);
       const retried = status === RefreshStatus.CURRENT;
       const keyId = retried ? String(reply[10]) : this.codec.keyId;
       const access = retried ? String(reply[8]) : accessSeed;
@@ -222,7 +222,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
         status: 'ok',
         retried,
         tokens: {
-          grantId: grantId!,
+          sessionId: sessionId!,
           clientId: clientId!,
           subject: username === '' ? clientId! : username!,
           username: username === '' ? undefined : username,
@@ -276,11 +276,11 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const reply = await this.scripts.run('lookup', pointerKeys(base, parsed.hash, types), [base]);
     const found = Number(reply[0]);
     if (found === 0) return null;
-    const [, grantId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String);
+    const [, sessionId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String);
     const tokenType = types[found - 1]!;
     return {
       tokenType,
-      grantId: grantId!,
+      sessionId: sessionId!,
       clientId: clientId!,
       subject: username === '' ? clientId! : username!,
       username: username === '' ? undefined : username,

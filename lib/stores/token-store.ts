@@ -11,9 +11,9 @@
  */
 
 /** What a live token stands for. */
-export interface GrantClaims {
+export interface SessionClaims {
   /** The device session's id; survives refresh-token rotation. Opaque, never a token or a hash. */
-  readonly grantId: string;
+  readonly sessionId: string;
   readonly clientId: string;
   /** The username, or the client id for `client_credentials`. */
   readonly subject: string;
@@ -26,7 +26,7 @@ export interface GrantClaims {
 }
 
 /** A live token found by {@link TokenStore.lookup}. */
-export interface TokenRecord extends GrantClaims {
+export interface TokenRecord extends SessionClaims {
   readonly tokenType: 'access_token' | 'refresh_token';
   /** Seconds since the epoch when this token was issued. */
   readonly issuedAt: number;
@@ -71,7 +71,7 @@ export interface IssueRequest {
 }
 
 /** Tokens handed to the client. */
-export interface TokenSet extends GrantClaims {
+export interface TokenSet extends SessionClaims {
   readonly accessToken: string;
   readonly refreshToken?: string | undefined;
   /** Whole seconds the access token has left. */

@@ -30,7 +30,7 @@ describe('requireToken()', () => {
       scopes: ['device_ipad', 'orders:read'],
       deviceScopes: ['device_ipad'],
       device: 'device_ipad',
-      grantId: expect.any(String),
+      sessionId: expect.any(String),
       issuedAt: expect.any(Number),
       expiresAt: expect.any(Number),
     });

@@ -98,7 +98,7 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
         remember(other.accessToken, other.refreshToken);
         await store.listDevices(graced.tokens.accessToken);
         await store.endOtherDevices(graced.tokens.accessToken);
-        await store.endSession(ipad.username!, graced.tokens.grantId);
+        await store.endSession(ipad.username!, graced.tokens.sessionId);
       }
     });
 
@@ -248,7 +248,7 @@ describe('RedisTokenStore on a private server', () => {
       const warmDevice = await tokensOf(store, issueRequest({ subject: 'warm', username: 'warm' }));
       await store.listDevices(warmDevice.accessToken);
       await store.listSessions('warm');
-      await store.endSession('warm', warmDevice.grantId);
+      await store.endSession('warm', warmDevice.sessionId);
       tokens = await tokensOf(store, issueRequest({ subject: 'counted', username: 'counted' }));
       for (let i = 0; i < 3; i++) await store.recordLoginFailure('locked', '10.0.0.9', 60);
       const devicesUser = issueRequest({ subject: 'devices', username: 'devices' });
@@ -287,12 +287,12 @@ describe('RedisTokenStore on a private server', () => {
       ['revoke', expecting(() => store.revoke(tokens.refreshToken!, 'app'), (r) => expect(r).toBe('unknown'))],
       ['recordLoginFailure', expecting(() => store.recordLoginFailure('counted', '10.0.0.1', 60), (r) => expect(r.total).toBe(1))],
       ['clearLoginFailures', () => store.clearLoginFailures('counted')],
-      ['listDevices', expecting(() => store.listDevices(devices[0]!.accessToken), (r) => expect(r).toMatchObject({ current: devices[0]!.grantId }))],
-      ['endDevice', expecting(() => store.endDevice(devices[0]!.accessToken, devices[1]!.grantId), (r) => expect(r).toBe('ended'))],
+      ['listDevices', expecting(() => store.listDevices(devices[0]!.accessToken), (r) => expect(r).toMatchObject({ current: devices[0]!.sessionId }))],
+      ['endDevice', expecting(() => store.endDevice(devices[0]!.accessToken, devices[1]!.sessionId), (r) => expect(r).toBe('ended'))],
       ['endOtherDevices', expecting(() => store.endOtherDevices(devices[0]!.accessToken), (r) => expect(r).toEqual({ ended: 2 }))],
       ['listSessions', expecting(() => store.listSessions('devices'), (r) => expect(r).toHaveLength(1))],
       ['listSessions of one client', expecting(() => store.listSessions('devices', 'app'), (r) => expect(r).toHaveLength(1))],
-      ['endSession', expecting(() => store.endSession('devices', devices[0]!.grantId), (r) => expect(r).toBe(true))],
+      ['endSession', expecting(() => store.endSession('devices', devices[0]!.sessionId), (r) => expect(r).toBe(true))],
       ['endUserSessions', expecting(() => store.endUserSessions('counted'), (r) => expect(r).toBe(1))],
     ])('%s is one EVALSHA', async (_name, operation) => {
       expect(await commandsOf(operation)).toEqual(['evalsha']);
@@ -382,11 +382,11 @@ describe('RedisTokenStore on a private server', () => {
         // The late script did run in Redis (and found itself too late).
         expect(await scriptsRun()).toBe(before + 1);
         // Nothing changed: the old access token is live and the old refresh token rotates normally.
-        expect(await store.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+        expect(await store.lookup(tokens.accessToken)).toMatchObject({ sessionId: tokens.sessionId });
         const retry = await refresh();
         expect(retry).toMatchObject({ status: 'ok', retried: false });
         if (retry.status !== 'ok') return;
-        expect(await store.lookup(retry.tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+        expect(await store.lookup(retry.tokens.accessToken)).toMatchObject({ sessionId: tokens.sessionId });
         expect(await store.lookup(tokens.accessToken)).toBeNull();
       },
     );

@@ -57,7 +57,7 @@ async function expectEnded(store: TokenStore, tokens: TokenSet): Promise<void> {
 }
 
 async function expectLive(store: TokenStore, tokens: TokenSet): Promise<void> {
-  expect(await store.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+  expect(await store.lookup(tokens.accessToken)).toMatchObject({ sessionId: tokens.sessionId });
 }
 
 /** Runs `task` over `items` with at most `width` calls in flight. */
@@ -88,9 +88,9 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const before = await tokensOf(store, req);
       const rotated = subject.withSecret([NEW_SECRET, SECRET]);
       const after = await tokensOf(rotated, req);
-      expect(after).toMatchObject({ reused: true, accessToken: before.accessToken, refreshToken: before.refreshToken, grantId: before.grantId });
+      expect(after).toMatchObject({ reused: true, accessToken: before.accessToken, refreshToken: before.refreshToken, sessionId: before.sessionId });
       const sessions = await rotated.listSessions(req.username!);
-      expect(sessions.map((s) => s.id)).toEqual([before.grantId]);
+      expect(sessions.map((s) => s.id)).toEqual([before.sessionId]);
     });
 
     it('leaves nothing of the device refreshable once its token is revoked after a rotation', async () => {
@@ -109,11 +109,11 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const first = await tokensOf(store, req);
       const { tokens: next } = await refreshed(store, refreshOf(first.refreshToken!, { reuse: false }));
       await expectLive(store, next);
-      expect(await store.lookup(next.refreshToken!, ['refresh_token'])).toMatchObject({ grantId: first.grantId });
+      expect(await store.lookup(next.refreshToken!, ['refresh_token'])).toMatchObject({ sessionId: first.sessionId });
       await expectEnded(store, { ...first, refreshToken: undefined });
       const again = await tokensOf(store, req);
       expect(again.reused).toBe(false);
-      expect(again.grantId).not.toBe(first.grantId);
+      expect(again.sessionId).not.toBe(first.sessionId);
       expect(again.accessToken).not.toBe(next.accessToken);
       // A session stored without seeds is never handed out again, even to a request with reuse on.
       const reuseOn = await tokensOf(store, { ...req, reuse: { minRemaining: 60 } });
@@ -150,7 +150,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
     it('keeps apart identities whatever characters the ids contain: different sessions, never the other\'s token', async () => {
       for (const [name, a, b] of collisions()) {
         const [ta, tb] = [await tokensOf(store, a), await tokensOf(store, b)];
-        expect({ name, differentSession: ta.grantId !== tb.grantId, reusedB: tb.reused }).toEqual({ name, differentSession: true, reusedB: false });
+        expect({ name, differentSession: ta.sessionId !== tb.sessionId, reusedB: tb.reused }).toEqual({ name, differentSession: true, reusedB: false });
         expect(tb.accessToken).not.toBe(ta.accessToken);
         // Each asks again and gets its own token back.
         expect((await tokensOf(store, a)).accessToken).toBe(ta.accessToken);
@@ -161,7 +161,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
             clientId: req.clientId,
             subject: req.username ?? req.clientId,
             username: req.username,
-            grantId: tokens.grantId,
+            sessionId: tokens.sessionId,
           });
         }
       }
@@ -175,7 +175,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(a.expiresIn).toBe(2);
       await sleep(20);
       const b = await tokensOf(store, req);
-      expect(b).toMatchObject({ reused: true, accessToken: a.accessToken, grantId: a.grantId });
+      expect(b).toMatchObject({ reused: true, accessToken: a.accessToken, sessionId: a.sessionId });
       expect(b.expiresIn).toBeLessThan(a.expiresIn);
       expect(b.expiresIn).toBeGreaterThanOrEqual(1);
     });
@@ -286,11 +286,11 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const b = await tokensOf(store, onDevice(ipad, 'device_iphone'));
       await sleep(5);
       const c = await tokensOf(store, { ...ipad, clientId: 'other' });
-      expect((await store.listSessions(name)).map((s) => s.id)).toEqual([c.grantId, b.grantId, a.grantId]);
+      expect((await store.listSessions(name)).map((s) => s.id)).toEqual([c.sessionId, b.sessionId, a.sessionId]);
       const app = await store.listSessions(name, 'app');
-      expect(app.map((s) => s.id)).toEqual([b.grantId, a.grantId]);
+      expect(app.map((s) => s.id)).toEqual([b.sessionId, a.sessionId]);
       expect(app.every((s) => s.clientId === 'app' && s.username === name)).toBe(true);
-      expect((await store.listSessions(name, 'other')).map((s) => [s.id, s.clientId])).toEqual([[c.grantId, 'other']]);
+      expect((await store.listSessions(name, 'other')).map((s) => [s.id, s.clientId])).toEqual([[c.sessionId, 'other']]);
       expect(await store.listSessions(name, 'nobody')).toEqual([]);
       expect(await store.listSessions(fresh('nobody-'))).toEqual([]);
     });
@@ -302,13 +302,13 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       await sleep(5);
       const b = await tokensOf(store, onDevice(ipad, 'device_iphone'));
       await tokensOf(store, { ...ipad, clientId: 'other' });
-      expect((await devicesOf(store, a.accessToken)).sessions.map((s) => s.id)).toEqual([b.grantId, a.grantId]);
+      expect((await devicesOf(store, a.accessToken)).sessions.map((s) => s.id)).toEqual([b.sessionId, a.sessionId]);
       await sleep(5);
       expect((await tokensOf(store, ipad)).reused).toBe(true);
       const listed = await devicesOf(store, b.accessToken);
-      expect(listed.current).toBe(b.grantId);
-      expect(listed.sessions.map((s) => s.id)).toEqual([a.grantId, b.grantId]);
-      expect((await devicesOf(store, a.accessToken)).current).toBe(a.grantId);
+      expect(listed.current).toBe(b.sessionId);
+      expect(listed.sessions.map((s) => s.id)).toEqual([a.sessionId, b.sessionId]);
+      expect((await devicesOf(store, a.accessToken)).current).toBe(a.sessionId);
     });
 
     it('describes each session: device (or null), scopes, times, expiry = the refresh token\'s', async () => {
@@ -319,17 +319,17 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const { sessions } = await devicesOf(store, withDevice.accessToken);
       const refreshRecord = await store.lookup(withDevice.refreshToken!, ['refresh_token']);
       const byId = new Map(sessions.map((s) => [s.id, s]));
-      expect(byId.get(withDevice.grantId)).toMatchObject({ clientId: 'app', username: name, device: 'device_ipad', scopes: ['device_ipad', 'orders:read'] });
-      expect(byId.get(noDevice.grantId)).toMatchObject({ device: null, scopes: ['orders:read'] });
+      expect(byId.get(withDevice.sessionId)).toMatchObject({ clientId: 'app', username: name, device: 'device_ipad', scopes: ['device_ipad', 'orders:read'] });
+      expect(byId.get(noDevice.sessionId)).toMatchObject({ device: null, scopes: ['orders:read'] });
       for (const s of sessions) {
         expect(s.createdAt).toBeGreaterThanOrEqual(before);
         expect(s.createdAt).toBeLessThanOrEqual(s.lastUsedAt);
         expect(s.lastUsedAt).toBeLessThanOrEqual(nowSeconds());
       }
-      expect(byId.get(withDevice.grantId)!.expiresAt).toBe(refreshRecord!.expiresAt);
+      expect(byId.get(withDevice.sessionId)!.expiresAt).toBe(refreshRecord!.expiresAt);
       // Without a refresh token the session ends with its access token.
       const accessOnly = await tokensOf(store, userRequest(name, { scopes: ['device_tv', 'orders:read'], deviceScopes: ['device_tv'], refreshTokenTtl: undefined }));
-      const tv = (await store.listSessions(name)).find((s) => s.id === accessOnly.grantId);
+      const tv = (await store.listSessions(name)).find((s) => s.id === accessOnly.sessionId);
       expect(tv!.expiresAt).toBe((await store.lookup(accessOnly.accessToken))!.expiresAt);
       // Ids are opaque: never a token, nor a part of one.
       for (const s of sessions) {
@@ -344,11 +344,11 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const ipad = userRequest(name);
       const a = await tokensOf(store, ipad);
       const b = await tokensOf(store, onDevice(ipad, 'device_iphone'));
-      expect(await store.endDevice(a.accessToken, b.grantId)).toBe('ended');
+      expect(await store.endDevice(a.accessToken, b.sessionId)).toBe('ended');
       await expectEnded(store, b);
       await expectLive(store, a);
-      expect(await store.endDevice(a.accessToken, b.grantId)).toBe('not_found');
-      expect(await store.endDevice(a.accessToken, a.grantId)).toBe('ended');
+      expect(await store.endDevice(a.accessToken, b.sessionId)).toBe('not_found');
+      expect(await store.endDevice(a.accessToken, a.sessionId)).toBe('ended');
       await expectEnded(store, a);
       expect(await store.listSessions(name)).toEqual([]);
     });
@@ -359,7 +359,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const sameTag = await tokensOf(store, userRequest(name.toLowerCase())); // same hash tag, other user
       const elsewhere = await tokensOf(store, issueRequest());
       const otherClient = await tokensOf(store, userRequest(name, { clientId: 'other' }));
-      for (const id of [sameTag.grantId, elsewhere.grantId, otherClient.grantId, 'AAAAAAAAAAAAAAAA', '../x', '', me.accessToken]) {
+      for (const id of [sameTag.sessionId, elsewhere.sessionId, otherClient.sessionId, 'AAAAAAAAAAAAAAAA', '../x', '', me.accessToken]) {
         expect({ id, result: await store.endDevice(me.accessToken, id) }).toEqual({ id, result: 'not_found' });
       }
       for (const tokens of [me, sameTag, elsewhere, otherClient]) await expectLive(store, tokens);
@@ -384,14 +384,14 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const name = fresh('Dev-');
       const a = await tokensOf(store, userRequest(name));
       const b = await tokensOf(store, onDevice(userRequest(name), 'device_iphone'));
-      expect(await store.endSession(name.toLowerCase(), a.grantId)).toBe(false);
-      expect(await store.endSession(fresh('x-'), a.grantId)).toBe(false);
+      expect(await store.endSession(name.toLowerCase(), a.sessionId)).toBe(false);
+      expect(await store.endSession(fresh('x-'), a.sessionId)).toBe(false);
       expect(await store.endSession(name, 'not-a-session-id')).toBe(false);
       await expectLive(store, a);
-      expect(await store.endSession(name, a.grantId)).toBe(true);
+      expect(await store.endSession(name, a.sessionId)).toBe(true);
       await expectEnded(store, a);
       await expectLive(store, b);
-      expect(await store.endSession(name, a.grantId)).toBe(false);
+      expect(await store.endSession(name, a.sessionId)).toBe(false);
     });
 
     it('endUserSessions ends every session of the user across clients, and no one else\'s', async () => {
@@ -410,14 +410,14 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
     it('answers no_user for a client_credentials token and invalid_token for a dead or malformed one', async () => {
       const service = await tokensOf(store, serviceRequest(fresh('svc-')));
       expect(await store.listDevices(service.accessToken)).toBe('no_user');
-      expect(await store.endDevice(service.accessToken, service.grantId)).toBe('no_user');
+      expect(await store.endDevice(service.accessToken, service.sessionId)).toBe('no_user');
       expect(await store.endOtherDevices(service.accessToken)).toBe('no_user');
       await expectLive(store, service);
       const user = await tokensOf(store, issueRequest());
       expect(await store.revoke(user.accessToken, 'app')).toBe('revoked');
       for (const token of [user.accessToken, user.refreshToken!, 'garbage', '']) {
         expect(await store.listDevices(token)).toBe('invalid_token');
-        expect(await store.endDevice(token, user.grantId)).toBe('invalid_token');
+        expect(await store.endDevice(token, user.sessionId)).toBe('invalid_token');
         expect(await store.endOtherDevices(token)).toBe('invalid_token');
       }
     });
@@ -435,9 +435,9 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       // A refresh keeps the session (same id).
       const { tokens: keptNext } = await refreshed(store, refreshOf(kept.refreshToken!));
       await sleep(1100);
-      expect((await store.listSessions(name)).map((s) => s.id)).toEqual([kept.grantId]);
-      expect((await devicesOf(store, keptNext.accessToken)).sessions.map((s) => s.id)).toEqual([kept.grantId]);
-      expect(short.grantId).not.toBe(kept.grantId);
+      expect((await store.listSessions(name)).map((s) => s.id)).toEqual([kept.sessionId]);
+      expect((await devicesOf(store, keptNext.accessToken)).sessions.map((s) => s.id)).toEqual([kept.sessionId]);
+      expect(short.sessionId).not.toBe(kept.sessionId);
     });
   });
 
@@ -455,7 +455,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect((await tokensOf(store, onDevice(base, 'device_1'))).reused).toBe(true); // d1 used last now
       await sleep(5);
       const fourth = await store.issue(onDevice(base, 'device_4'));
-      expect(fourth).toMatchObject({ status: 'issued', endedSessionId: t2.grantId });
+      expect(fourth).toMatchObject({ status: 'issued', endedSessionId: t2.sessionId });
       await expectEnded(store, t2);
       for (const tokens of [t1, t3]) await expectLive(store, tokens);
       expect(await store.listSessions(base.username!, 'app')).toHaveLength(3);
@@ -547,7 +547,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
         expect(retry.tokens).toMatchObject({
           accessToken: rotated.tokens.accessToken,
           refreshToken: rotated.tokens.refreshToken,
-          grantId: first.grantId,
+          sessionId: first.sessionId,
           scopes: first.scopes,
           deviceScopes: first.deviceScopes,
         });
@@ -566,7 +566,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const one = await refreshed(store, refreshOf(first.refreshToken!, { gracePeriod: 30 }));
       const two = await refreshed(store, refreshOf(one.tokens.refreshToken!, { gracePeriod: 30 }));
       expect(two.retried).toBe(false);
-      expect(await store.refresh(refreshOf(first.refreshToken!, { gracePeriod: 30 }))).toEqual({ status: 'replayed', sessionId: first.grantId });
+      expect(await store.refresh(refreshOf(first.refreshToken!, { gracePeriod: 30 }))).toEqual({ status: 'replayed', sessionId: first.sessionId });
       await expectEnded(store, two.tokens);
       await expectLive(store, iphone);
     });
@@ -623,7 +623,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const first = await tokensOf(store, issueRequest({ reuse: false }));
       const one = await refreshed(store, refreshOf(first.refreshToken!, { gracePeriod: 30, reuse: false }));
       const two = await refreshed(store, refreshOf(first.refreshToken!, { gracePeriod: 30, reuse: false }));
-      expect(two.tokens.grantId).toBe(first.grantId);
+      expect(two.tokens.sessionId).toBe(first.sessionId);
       expect(two.tokens.accessToken).not.toBe(one.tokens.accessToken);
       expect(two.tokens.refreshToken).not.toBe(one.tokens.refreshToken);
       await expectLive(store, two.tokens);

@@ -72,7 +72,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
           username: req.username,
           scopes: ['device_ipad', 'orders:read'],
           deviceScopes: ['device_ipad'],
-          grantId: tokens.grantId,
+          sessionId: tokens.sessionId,
         });
         const now = Math.floor(Date.now() / 1000);
         expect(record!.issuedAt).toBeGreaterThanOrEqual(now - 2);
@@ -93,7 +93,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         expect(second.reused).toBe(true);
         expect(second.accessToken).toBe(first.accessToken);
         expect(second.refreshToken).toBe(first.refreshToken);
-        expect(second.grantId).toBe(first.grantId);
+        expect(second.sessionId).toBe(first.sessionId);
         expect(second.expiresIn).toBeLessThan(first.expiresIn);
         expect(second.expiresIn).toBeGreaterThanOrEqual(3600 - 3);
       });
@@ -175,14 +175,14 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         const tokens = await tokensOf(store, issueRequest());
         expect(await store.lookup(tokens.refreshToken!)).toBeNull();
         const record = await store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']);
-        expect(record).toMatchObject({ tokenType: 'refresh_token', grantId: tokens.grantId });
+        expect(record).toMatchObject({ tokenType: 'refresh_token', sessionId: tokens.sessionId });
         expect(record!.expiresAt - record!.issuedAt).toBe(86400);
       });
 
       it('keeps tokens of a rotated-out secret valid while new ones use the new secret', async () => {
         const tokens = await tokensOf(store, issueRequest());
         const rotated = subject.withSecret([NEW_SECRET, SECRET]);
-        expect(await rotated.lookup(tokens.accessToken)).toMatchObject({ grantId: tokens.grantId });
+        expect(await rotated.lookup(tokens.accessToken)).toMatchObject({ sessionId: tokens.sessionId });
         const fresh = await tokensOf(rotated, issueRequest());
         expect(await rotated.lookup(fresh.accessToken)).not.toBeNull();
         // A store that only knows the old secret cannot read the new token.
@@ -198,7 +198,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         const fresh = await tokensOf(dropped, req);
         expect(fresh.reused).toBe(false);
         expect(fresh.accessToken).not.toBe(old.accessToken);
-        expect(await dropped.lookup(fresh.accessToken)).toMatchObject({ grantId: fresh.grantId });
+        expect(await dropped.lookup(fresh.accessToken)).toMatchObject({ sessionId: fresh.sessionId });
         expect(await dropped.lookup(old.accessToken)).toBeNull();
         expect(await tokensOf(dropped, req)).toMatchObject({ reused: true, accessToken: fresh.accessToken });
       });
@@ -219,7 +219,7 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         const next = result.tokens;
         expect(next.accessToken).not.toBe(first.accessToken);
         expect(next.refreshToken).not.toBe(first.refreshToken);
-        expect(next.grantId).toBe(first.grantId);
+        expect(next.sessionId).toBe(first.sessionId);
         expect(next.expiresIn).toBe(600);
         expect(next.scopes).toEqual(['device_ipad', 'orders:read']);
         expect(next.deviceScopes).toEqual(['device_ipad']);
