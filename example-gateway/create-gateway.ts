@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pino, type Logger } from 'pino';
-import { createTokenRouter, requireToken, StoreUnavailableError, type TokenStore } from '../lib';
+import { createTokenRouter, requireToken, StoreUnavailableError, type AuditEvent, type TokenStore } from '../lib';
 import { configErrorFrom, type GatewayConfig } from './config';
 import { requestLogger } from './logging';
 import { createMetrics, type GatewayMetrics, type StoreErrorSource } from './metrics';
@@ -93,6 +93,22 @@ function serverError(logger: Logger): ErrorRequestHandler {
 }
 
 /**
+ * What an operator alerts on is logged at `warn` (a replayed refresh token, a throttled caller,
+ * failed client or user authentication, the device limit at work); the everyday events (issued,
+ * reused, refreshed, revoked, session ended) at `debug`, so the default `info` level costs nothing
+ * for them: the request line already says what happened. Never a token, secret or password: an
+ * event holds none.
+ */
+const ALERTING: ReadonlySet<AuditEvent['type']> = new Set(['refresh_replayed', 'throttled', 'client_auth_failed', 'user_auth_failed', 'device_limit']);
+
+function auditLog(logger: Logger, event: AuditEvent): void {
+  const level = ALERTING.has(event.type) ? 'warn' : 'debug';
+  if (!logger.isLevelEnabled(level)) return;
+  const { type, time, ...who } = event;
+  logger[level]({ audit: { type, ...who, time: new Date(time).toISOString() } }, `audit: ${type}`);
+}
+
+/**
  * The example gateway as an Express app, not listening: the token service at the root
  * (`/token`, `/revoke`, `/introspect`, `/devices`, `/.well-known/oauth-authorization-server`),
  * the protected sample API `GET /api/orders`, the probes `GET /healthz`, `/livez` and `/readyz`,
@@ -122,8 +138,11 @@ export function createGateway(options: GatewayOptions): Express {
       ...config,
       store,
       onError: logFailure('token service error', 'token_router'),
-      // Only the type is counted: an event's user, client, device and IP never become labels.
-      onEvent: (event) => metrics.countAuditEvent(event.type),
+      onEvent: (event) => {
+        // Only the type is counted: an event's user, client, device and IP never become labels.
+        metrics.countAuditEvent(event.type);
+        auditLog(logger, event);
+      },
     });
   } catch (error) {
     throw configErrorFrom(error, options.configFile);

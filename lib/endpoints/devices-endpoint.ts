@@ -114,6 +114,7 @@ export function endDeviceEndpoint(options: NormalizedRouterOptions) {
       // id all get this same answer.
       throw new InvalidRequestError('no such device session', { status: 404 });
     }
+    options.emit({ type: 'session_ended', sessionId: req.params.id, ip: req.ip, reason: 'ended by its user (DELETE /devices/{id})' });
     noStore(res);
     res.status(204).end();
   };
@@ -128,6 +129,9 @@ export function endOtherDevicesEndpoint(options: NormalizedRouterOptions) {
     if (typeof outcome === 'string') {
       rejectBearer(res, REALM, callerError(outcome));
       return;
+    }
+    if (outcome.ended > 0) {
+      options.emit({ type: 'session_ended', ip: req.ip, reason: `${outcome.ended} other sessions ended by their user (DELETE /devices)` });
     }
     const body: EndedDevicesResponse = { ended: outcome.ended };
     sendNoStoreJson(res, 200, body);
