@@ -192,7 +192,26 @@ function startupFailure(error: unknown): { line: string; code: number } {
 }
 
 async function main(): Promise<void> {
-  let gateway: RunningGateway;
+  // Signals are handled from the first moment: one that arrives while the gateway is still
+  // starting (a supervisor's quick restart, a test that stops it as soon as it says "listening")
+  // stops it as soon as it is up, instead of killing it half-started.
+  let gateway: RunningGateway | undefined;
+  let stopWith: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    if (!gateway) {
+      stopWith ??= signal;
+      return;
+    }
+    const running = gateway;
+    // A second Ctrl-C while draining: the operator wants out now.
+    process.once(signal, () => {
+      running.logger.warn({ signal }, 'second signal while shutting down: exiting now');
+      running.flushLogsSync();
+      process.exit(1);
+    });
+    void running.shutdown(signal).then((inTime) => process.exit(inTime ? 0 : 1));
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stop(signal));
   try {
     gateway = await startGateway();
   } catch (error) {
@@ -200,22 +219,13 @@ async function main(): Promise<void> {
     process.stderr.write(`${line}\n`);
     process.exit(code);
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      // A second Ctrl-C while draining: the operator wants out now.
-      process.once(signal, () => {
-        gateway.logger.warn({ signal }, 'second signal while shutting down: exiting now');
-        gateway.flushLogsSync();
-        process.exit(1);
-      });
-      void gateway.shutdown(signal).then((inTime) => process.exit(inTime ? 0 : 1));
-    });
-  }
+  const started = gateway;
   process.on('uncaughtException', (error) => {
-    gateway.logger.fatal({ err: error }, 'uncaught exception');
-    gateway.flushLogsSync();
+    started.logger.fatal({ err: error }, 'uncaught exception');
+    started.flushLogsSync();
     process.exit(1);
   });
+  if (stopWith) stop(stopWith);
 }
 
 if (require.main === module) void main();
