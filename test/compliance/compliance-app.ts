@@ -1,15 +1,9 @@
 import express, { type Express } from 'express';
 import request from 'supertest';
-import {
-  createTokenRouter,
-  MemoryTokenStore,
-  RedisTokenStore,
-  requireToken,
-  type ClientRecord,
-  type TokenRouterOptions,
-  type TokenStore,
-} from '../../lib';
-import { cleanupPrefix, createTestRedis, uniquePrefix } from '../support/redis';
+import { createTokenRouter, requireToken, type ClientRecord, type TokenRouterOptions, type TokenStore } from '../../lib';
+import { basicHeader, form, formUrlEncode, openStore, SCOPES, STORE_KINDS, USERS, type StoreHandle, type StoreKind } from '../support/token-app';
+
+export { form, formUrlEncode, SCOPES, STORE_KINDS, USERS, type StoreKind };
 
 /**
  * The gateway the RFC compliance suites talk to: the token router at the root and two
@@ -55,17 +49,9 @@ export const SHORT_LIVED = {
   refreshTokenTtl: 1,
 } satisfies ClientRecord;
 
-export const USERS = [{ username: 'alice', password: 'wonderland', roles: ['subscriber'] }];
-export const SCOPES = { 'orders:read': ['subscriber', 'admin'], 'orders:write': ['admin'] };
-
-/** RFC 6749 Appendix B: application/x-www-form-urlencoded, as §2.3.1 applies it to credentials. */
-export function formUrlEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+');
-}
-
 /** `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1). */
 export function basic(client: ClientCredentials): string {
-  return `Basic ${Buffer.from(`${formUrlEncode(client.clientId)}:${formUrlEncode(client.clientSecret)}`).toString('base64')}`;
+  return basicHeader(client.clientId, client.clientSecret);
 }
 
 /** `Basic base64(id:secret)` with no form-urlencoding, as a careless client sends it. */
@@ -73,37 +59,9 @@ export function rawBasic(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`;
 }
 
-export function form(params: Record<string, string>): string {
-  return new URLSearchParams(params).toString();
-}
-
 /** RFC 6749 §5.2 / RFC 6750 §3: the characters an `error_description` may use. */
 export const DESCRIPTION_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
 
-export type StoreKind = 'MemoryTokenStore' | 'RedisTokenStore';
-export const STORE_KINDS: readonly StoreKind[] = ['MemoryTokenStore', 'RedisTokenStore'];
-
-interface OpenStore {
-  readonly store: TokenStore;
-  close(): Promise<void>;
-}
-
-/** A store for one suite; the Redis one lives under a key prefix of its own, cleaned on close. */
-function openStore(kind: StoreKind, suite: string): OpenStore {
-  if (kind === 'MemoryTokenStore') {
-    const store = new MemoryTokenStore({ secret: SECRET });
-    return { store, close: async () => store.close() };
-  }
-  const redis = createTestRedis();
-  const keyPrefix = uniquePrefix(suite);
-  return {
-    store: new RedisTokenStore({ redis, secret: SECRET, keyPrefix }),
-    close: async () => {
-      await cleanupPrefix(redis, keyPrefix);
-      await redis.quit();
-    },
-  };
-}
 
 /** The token router at the root, `GET /api/orders` (needs `orders:read`, realm "orders") and `GET /api/me`. */
 export function complianceApp(store: TokenStore, overrides: Partial<TokenRouterOptions> = {}): Express {
@@ -137,9 +95,9 @@ export function useComplianceApp(
   wrap: (store: TokenStore) => TokenStore = (store) => store,
 ): { readonly app: Express; readonly store: TokenStore } {
   const context = {} as { app: Express; store: TokenStore };
-  let handle: OpenStore;
+  let handle: StoreHandle;
   beforeAll(() => {
-    handle = openStore(kind, suite);
+    handle = openStore(kind, suite, SECRET);
     context.store = handle.store;
     context.app = complianceApp(wrap(handle.store), overrides);
   });

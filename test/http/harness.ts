@@ -1,13 +1,8 @@
 import express, { type Express } from 'express';
-import {
-  createTokenRouter,
-  MemoryTokenStore,
-  RedisTokenStore,
-  requireToken,
-  type TokenRouterOptions,
-  type TokenStore,
-} from '../../lib';
-import { cleanupPrefix, createTestRedis, uniquePrefix } from '../support/redis';
+import { createTokenRouter, requireToken, type TokenRouterOptions, type TokenStore } from '../../lib';
+import { basicHeader, form, openStore, SCOPES, USERS, type StoreHandle } from '../support/token-app';
+
+export { form, SCOPES, USERS, type StoreHandle };
 
 export const SECRET = 'http-suite-secret-0123456789abcdef0123';
 
@@ -37,18 +32,8 @@ export const NO_REFRESH = {
   accessTokenTtl: 120,
 };
 
-export const USERS = [
-  { username: 'alice', password: 'wonderland', roles: ['subscriber'] },
-  { username: 'bob', password: 'builder', roles: ['admin'] },
-];
-
-export const SCOPES = { 'orders:read': ['subscriber', 'admin'], 'orders:write': ['admin'] };
-
 /** `Authorization: Basic …` as RFC 6749 §2.3.1 builds it (form-urlencoded, then base64). */
-export function basic(clientId: string, clientSecret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
-}
+export const basic = basicHeader;
 
 /**
  * A gateway as a user would build it: the token router at the root and a protected
@@ -74,33 +59,13 @@ export function buildApp(store: TokenStore, overrides: Partial<TokenRouterOption
   return app;
 }
 
-/** Form body for supertest's `.send()`. */
-export function form(params: Record<string, string>): string {
-  return new URLSearchParams(params).toString();
-}
-
-export interface StoreHandle {
-  readonly store: TokenStore;
-  close(): Promise<void>;
-}
-
 export function memoryStore(): StoreHandle {
-  const store = new MemoryTokenStore({ secret: SECRET });
-  return { store, close: async () => store.close() };
+  return openStore('MemoryTokenStore', 'memory', SECRET);
 }
 
 /** A RedisTokenStore on the test Redis, under a key prefix of its own that `close()` cleans. */
 export function redisStore(name: string): StoreHandle {
-  const redis = createTestRedis();
-  const keyPrefix = uniquePrefix(name);
-  const store = new RedisTokenStore({ redis, secret: SECRET, keyPrefix });
-  return {
-    store,
-    close: async () => {
-      await cleanupPrefix(redis, keyPrefix);
-      await redis.quit();
-    },
-  };
+  return openStore('RedisTokenStore', name, SECRET);
 }
 
 /** The stores every HTTP suite runs against. */
