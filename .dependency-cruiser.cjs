@@ -43,7 +43,7 @@ module.exports = {
     forbid('bottom-is-bottom', 'The codec, crypto, errors, params, events and defaults import nothing above them.', BOTTOM, `${HTTP}|${AUTH}|${OPTIONS}|${SCOPES}|${STORES}`),
     {
       name: 'http-layer-never-imports-ioredis',
-      comment: 'The HTTP layer reaches storage only through the TokenStore interface (DESIGN.md, Layout).',
+      comment: 'The HTTP layer reaches storage only through the TokenStore interface (ARCHITECTURE.md).',
       severity: 'error',
       from: { path: `${HTTP}|${AUTH}|${OPTIONS}|${SCOPES}` },
       to: { path: 'node_modules/ioredis' },

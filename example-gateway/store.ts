@@ -14,7 +14,7 @@ export interface GatewayStore {
 }
 
 // Bounded waits, so an outage answers 503 within about a second instead of hanging requests
-// (DESIGN.md, storage rules): no offline queue, one retry, short connect timeout.
+// (README, "Stores": an outage answers 503 within about a second): no offline queue, one retry, short connect timeout.
 const CONNECT_TIMEOUT = 2000;
 const STARTUP_WAIT = 5000;
 const reconnectDelay = (attempt: number) => Math.min(100 + attempt * 200, 2000);

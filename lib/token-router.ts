@@ -20,7 +20,7 @@ function methodNotAllowed(allow: string) {
 const DEVICE_METHODS = ['listDevices', 'endDevice', 'endOtherDevices'] as const;
 
 /**
- * `GET /devices`, `DELETE /devices/{id}` and `DELETE /devices` (DESIGN.md "Device sessions"),
+ * `GET /devices`, `DELETE /devices/{id}` and `DELETE /devices` (README, "Device session endpoints"),
  * each authenticated by the caller's own bearer token; no body is read.
  */
 function mountDeviceEndpoints(router: Router, options: NormalizedRouterOptions): void {

@@ -7,7 +7,7 @@ import type { CallerProblem, SessionInfo } from '../stores/token-store';
 import { noStore, sendNoStoreJson } from './token-response';
 
 /**
- * The self-service device endpoints (DESIGN.md "Device sessions"), mounted by the router with
+ * The self-service device endpoints (README, "Device session endpoints"), mounted by the router with
  * `deviceEndpoints: true`:
  *
  * - `GET /devices`: the caller's live sessions with the caller's client, most recently used first;

@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { AuditEvent, AuditEventType } from '../../lib';
 import { ANDROID_APP, basic, buildApp, form, IOS_APP, SERVICE, STORES, type StoreHandle } from './harness';
 
-// DESIGN.md "Abuse and audit": the router reports typed events with client, user, device, IP and
+// README, "Options reference" (onEvent) and SECURITY.md: the router reports typed events with client, user, device, IP and
 // time, never a token, secret, password or hash. Each event below fires exactly once for the
 // request that causes it.
 

@@ -20,7 +20,7 @@ describe.each(STORES)('device scopes cannot be abused (%s)', (_name, makeStore) 
       .type('form')
       .send(form({ grant_type: 'password', username, password, scope }));
 
-  it('refuses two device scopes in one request with invalid_request (DESIGN.md: a grant belongs to one device)', async () => {
+  it('refuses two device scopes in one request with invalid_request (a session belongs to one device)', async () => {
     const res = await token(IOS_APP.clientId, IOS_APP.clientSecret, 'device_ipad device_iphone orders:read');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');

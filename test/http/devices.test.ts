@@ -6,7 +6,7 @@ import { freePort, startRedis, type RedisServerHandle } from '../support/redis-s
 import { ANDROID_APP, basic, buildApp, form, IOS_APP, SECRET, SERVICE, STORES, USERS, SCOPES, type StoreHandle } from './harness';
 
 /**
- * The self-service device endpoints (DESIGN.md "Device sessions"): `GET /devices`,
+ * The self-service device endpoints (README, "Device session endpoints"): `GET /devices`,
  * `DELETE /devices/{id}` and `DELETE /devices`, authenticated by the caller's own bearer token
  * (RFC 6750), acting only on that token's user and client.
  */

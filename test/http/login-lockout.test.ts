@@ -5,7 +5,7 @@ import { freePort } from '../support/redis-servers';
 import { basic, buildApp, form, IOS_APP, SECRET, STORES, type StoreHandle } from './harness';
 
 // RFC 6749 §4.3.2: "the authorization server MUST protect the endpoint against brute force
-// attacks (e.g., using rate-limitation or generating alerts)". DESIGN.md, "Abuse and audit".
+// attacks (e.g., using rate-limitation or generating alerts)". README, "How tokens are issued" (brute force); SECURITY.md.
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
