@@ -52,7 +52,7 @@ async function issueSessions(store, from, to, tokens) {
   const worker = async () => {
     while (next < to) {
       const i = next++;
-      const set = await store.issue({
+      const result = await store.issue({
         clientId: CLIENT.clientId,
         subject: `m${i}`,
         username: `m${i}`,
@@ -62,7 +62,8 @@ async function issueSessions(store, from, to, tokens) {
         refreshTokenTtl: CLIENT.refreshTokenTtl,
         reuse: { minRemaining: 60 },
       });
-      tokens[i] = set.accessToken;
+      if (result.status !== 'issued' && result.status !== 'reused') throw new Error(`issue() answered ${result.status}`);
+      tokens[i] = result.tokens.accessToken;
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
