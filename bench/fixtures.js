@@ -26,10 +26,7 @@ const POOL_SECRET = 'bench-pool-secret';
 
 function userList() {
   const user = (username) => ({ username, password: PASSWORD, roles: ['subscriber'] });
-  return [
-    user(USER),
-    ...Array.from({ length: ISSUE_USERS }, (_, i) => user(`issue-${i}`)),
-  ];
+  return [user(USER), ...Array.from({ length: ISSUE_USERS }, (_, i) => user(`issue-${i}`))];
 }
 
 /** `bench-app` and the pool clients, as the router's `clients` and the gateway config's. */

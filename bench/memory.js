@@ -85,7 +85,10 @@ async function validation(target, tokens, count) {
             {
               method: 'GET',
               path: '/api/orders',
-              setupRequest: (request) => ({ ...request, headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * count)]}` } }),
+              setupRequest: (request) => ({
+                ...request,
+                headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * count)]}` },
+              }),
               onResponse: (status, body) => {
                 responses++;
                 if (status !== 200 || !body.includes('"device":"device_a"')) bad++;
@@ -96,10 +99,16 @@ async function validation(target, tokens, count) {
         (error, res) => (error ? reject(error) : resolve(res)),
       );
     });
-    if (bad > 0 || responses === 0) throw new Error(`validation with ${count} live tokens: ${bad} of ${responses} answers were not 200 with the API's answer`);
+    if (bad > 0 || responses === 0)
+      throw new Error(`validation with ${count} live tokens: ${bad} of ${responses} answers were not 200 with the API's answer`);
     rounds.push({ reqPerSec: responses / ((result.finish - result.start) / 1000), p50: result.latency.p50, p99: result.latency.p99 });
   }
-  return { reqPerSec: median(rounds.map((r) => r.reqPerSec)), p50Ms: median(rounds.map((r) => r.p50)), p99Ms: median(rounds.map((r) => r.p99)), rounds: rounds.map((r) => Math.round(r.reqPerSec)) };
+  return {
+    reqPerSec: median(rounds.map((r) => r.reqPerSec)),
+    p50Ms: median(rounds.map((r) => r.p50)),
+    p99Ms: median(rounds.map((r) => r.p99)),
+    rounds: rounds.map((r) => Math.round(r.reqPerSec)),
+  };
 }
 
 async function main() {
@@ -117,7 +126,14 @@ async function main() {
     const keysBefore = await redis.dbsize();
     const memoryBefore = await usedMemory(redis);
     await issueSessions(store, 0, FEW, tokens);
-    target = await startTarget({ name: 'router', script: 'bench/targets/router.js', cpu: 0, logDir: workDir, ready: /listening on/, env: { BENCH_REDIS_URL: server.url, BENCH_KEY_PREFIX: prefix } });
+    target = await startTarget({
+      name: 'router',
+      script: 'bench/targets/router.js',
+      cpu: 0,
+      logDir: workDir,
+      ready: /listening on/,
+      env: { BENCH_REDIS_URL: server.url, BENCH_KEY_PREFIX: prefix },
+    });
     console.log(`bench:memory: validation with ${FEW} live tokens …`);
     const few = await validation(target, tokens, FEW);
 

@@ -38,7 +38,8 @@ const tokenRequest = (form) => ({ method: 'POST', path: '/token', headers: FORM_
 async function login(target, username, device) {
   const { status, body } = await call(target, tokenRequest(passwordForm(username, device)));
   const json = parse(body);
-  if (status !== 200 || typeof json?.access_token !== 'string') throw new Error(`priming ${target.name}: ${wrong(status, body, 'POST /token')}`);
+  if (status !== 200 || typeof json?.access_token !== 'string')
+    throw new Error(`priming ${target.name}: ${wrong(status, body, 'POST /token')}`);
   return json;
 }
 
@@ -77,7 +78,8 @@ async function issueMany(target, count) {
               const json = parse(body);
               const scopes = Array.isArray(json?.scope) ? json.scope : String(json?.scope ?? '').split(' ');
               const authorization = owners.get(scopes.find((scope) => owners.has(scope)));
-              if (status === 200 && typeof json?.access_token === 'string' && authorization) sessions.push({ token: json.access_token, authorization });
+              if (status === 200 && typeof json?.access_token === 'string' && authorization)
+                sessions.push({ token: json.access_token, authorization });
               else bad++;
             },
           },
@@ -143,7 +145,9 @@ function paths() {
       // Fresh chains for every run: a request cut off at the end of the last one may have
       // rotated a token whose answer was never read.
       prepare: async (state, _count, connections) => {
-        const sessions = await Promise.all(Array.from({ length: connections }, (_, i) => login(state.target, `issue-${i % ISSUE_USERS}`, newDevice('r'))));
+        const sessions = await Promise.all(
+          Array.from({ length: connections }, (_, i) => login(state.target, `issue-${i % ISSUE_USERS}`, newDevice('r'))),
+        );
         state.queue = sessions.map((session) => session.refresh_token);
       },
       next: (state) => {
@@ -154,7 +158,8 @@ function paths() {
       },
       check: (state, status, body) => {
         const json = parse(body);
-        if (status !== 200 || typeof json?.refresh_token !== 'string' || typeof json.access_token !== 'string') return wrong(status, body, 'no token pair');
+        if (status !== 200 || typeof json?.refresh_token !== 'string' || typeof json.access_token !== 'string')
+          return wrong(status, body, 'no token pair');
         state.queue.push(json.refresh_token);
         return null;
       },
@@ -174,7 +179,12 @@ function paths() {
       appliesTo: (target) => target.kind !== 'peer', // @node-oauth/oauth2-server has no RFC 7662
       setup: async (target) => ({ target, token: await primedToken(target, primed) }),
       prepare: async () => {},
-      next: (state) => ({ method: 'POST', path: '/introspect', headers: FORM_HEADERS, body: new URLSearchParams({ token: state.token }).toString() }),
+      next: (state) => ({
+        method: 'POST',
+        path: '/introspect',
+        headers: FORM_HEADERS,
+        body: new URLSearchParams({ token: state.token }).toString(),
+      }),
       check: (_state, status, body) => (status === 200 && parse(body)?.active === true ? null : wrong(status, body, 'not active')),
     },
     {
@@ -195,14 +205,23 @@ function paths() {
         if (entry === undefined) state.exhausted = true;
         else if (state.revoked.length < 5) state.revoked.push(entry.token);
         const headers = { ...FORM_HEADERS, authorization: entry?.authorization ?? FORM_HEADERS.authorization };
-        return { method: 'POST', path: '/revoke', headers, body: new URLSearchParams({ token: entry?.token ?? 'pool-exhausted' }).toString() };
+        return {
+          method: 'POST',
+          path: '/revoke',
+          headers,
+          body: new URLSearchParams({ token: entry?.token ?? 'pool-exhausted' }).toString(),
+        };
       },
       check: (_state, status, body) => (status === 200 ? null : wrong(status, body, 'not revoked')),
       /** After a probe: the revoked tokens must be dead. */
       verify: async (state) => {
         if (state.target.kind === 'floor') return;
         for (const token of state.revoked.splice(0)) {
-          const { status } = await call(state.target, { method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${token}` } });
+          const { status } = await call(state.target, {
+            method: 'GET',
+            path: '/api/orders',
+            headers: { authorization: `Bearer ${token}` },
+          });
           if (status !== 401) throw new Error(`${state.target.name}: a revoked token still answered HTTP ${status} on /api/orders`);
         }
       },

@@ -64,7 +64,11 @@ function withRatios(results) {
 const fixed = (value, digits) => (value === undefined ? 'n/a' : value.toFixed(digits));
 
 function table(header, lines) {
-  return [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`, ...lines.map((line) => `| ${line.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...lines.map((line) => `| ${line.join(' | ')} |`),
+  ].join('\n');
 }
 
 function renderMarkdown(report) {
@@ -95,14 +99,17 @@ function renderMarkdown(report) {
     const missing = ['gateway', 'router', 'floor', 'peer'].filter((kind) => !pathRows.some((row) => row.target === kind));
     parts.push(
       `### ${path.name}: ${path.what}\n\n` +
-        table(['target', 'req/s', '× floor', '× peer', 'p50 ms', 'p99 ms', 'round trips/req', 'commands/req', 'CPU µs/req', 'issue 8 targets'], lines) +
+        table(
+          ['target', 'req/s', '× floor', '× peer', 'p50 ms', 'p99 ms', 'round trips/req', 'commands/req', 'CPU µs/req', 'issue 8 targets'],
+          lines,
+        ) +
         (missing.length > 0 ? `\n\nn/a: ${missing.join(', ')} (the peer has no RFC 7662 introspection).` : ''),
     );
   }
   parts.push(
     'Notes: the peer (@node-oauth/oauth2-server 5, ioredis model) has no token reuse, so its `reuse` answers are new tokens ' +
       '(it does what its `issue` does); its `/revoke` is a hand-written route (client check, HGET, DEL). ' +
-      'CPU µs/req is the server process\'s utime+stime over the measured rounds (clock-tick resolution).',
+      "CPU µs/req is the server process's utime+stime over the measured rounds (clock-tick resolution).",
   );
   if (!report.ok) parts.push('**Some answers were wrong: see `problems` in latest.json.**');
   return `${parts.join('\n\n')}\n`;

@@ -215,7 +215,9 @@ async function main() {
   const started = Date.now();
   const workDir = mkdtempSync(join(os.tmpdir(), 'bench-'));
   const prefix = `bench:${randomBytes(6).toString('hex')}:`;
-  const redisServer = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await startPrivateRedis({ cpu: LOAD_CPU });
+  const redisServer = process.env.REDIS_URL
+    ? { url: process.env.REDIS_URL, stop: async () => {} }
+    : await startPrivateRedis({ cpu: LOAD_CPU });
   const admin = new Redis(redisServer.url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   const targets = [];
   const stopAll = async () => {
@@ -229,9 +231,10 @@ async function main() {
   let rows;
   try {
     const common = { BENCH_REDIS_URL: redisServer.url };
-    const launch = (name, kind, options) => startTarget({ name, cpu: SERVER_CPU, logDir: workDir, ready: /listening on/, ...options }).then((target) => {
-      targets.push(Object.assign(target, { kind }));
-    });
+    const launch = (name, kind, options) =>
+      startTarget({ name, cpu: SERVER_CPU, logDir: workDir, ready: /listening on/, ...options }).then((target) => {
+        targets.push(Object.assign(target, { kind }));
+      });
     // Exactly what `npm start` runs once it has built (`npm run bench` builds first).
     await launch('gateway', 'product', {
       script: 'dist/example-gateway/server.js',
@@ -263,7 +266,14 @@ async function main() {
     const report = {
       date: new Date().toISOString(),
       machine: await machineInfo(admin),
-      settings: { durationSeconds: DURATION, rounds: ROUNDS, warmupSeconds: WARMUP, connections: CONNECTIONS, probeRequests: PROBE_REQUESTS, redis: process.env.REDIS_URL ? 'REDIS_URL' : 'private redis-server on CPU 1' },
+      settings: {
+        durationSeconds: DURATION,
+        rounds: ROUNDS,
+        warmupSeconds: WARMUP,
+        connections: CONNECTIONS,
+        probeRequests: PROBE_REQUESTS,
+        redis: process.env.REDIS_URL ? 'REDIS_URL' : 'private redis-server on CPU 1',
+      },
       paths: selected.map((path) => ({ name: path.name, what: path.what })),
       elapsedSeconds: Math.round((Date.now() - started) / 1000),
       results: rows,
@@ -274,7 +284,9 @@ async function main() {
     writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(RESULTS, 'latest.md'), markdown);
     console.log(`\n${markdown}\nwritten to bench/results/latest.json and latest.md (${report.elapsedSeconds} s)`);
-    const failures = rows.flatMap((row) => Object.entries(row.problems).map(([reason, n]) => `${row.path} on ${row.target}: ${n}× ${reason}`));
+    const failures = rows.flatMap((row) =>
+      Object.entries(row.problems).map(([reason, n]) => `${row.path} on ${row.target}: ${n}× ${reason}`),
+    );
     if (failures.length > 0) {
       console.error(`\nFAILED: not every answer was right:\n  ${failures.join('\n  ')}`);
       process.exitCode = 1;

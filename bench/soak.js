@@ -35,7 +35,12 @@ const RECHECK_SAMPLE = 100;
 const RESTART_DOWN_MS = 2_500;
 const RSS_GROWTH_LIMIT = 0.1;
 const TOKEN_TTL = Math.max(600, Math.ceil(SECONDS * 2));
-for (const [name, value] of Object.entries({ SOAK_SECONDS: SECONDS, SOAK_RATE: RATE, SOAK_MAX_REQUESTS: MAX_REQUESTS, SOAK_WARMUP_SECONDS: WARMUP_SECONDS })) {
+for (const [name, value] of Object.entries({
+  SOAK_SECONDS: SECONDS,
+  SOAK_RATE: RATE,
+  SOAK_MAX_REQUESTS: MAX_REQUESTS,
+  SOAK_WARMUP_SECONDS: WARMUP_SECONDS,
+})) {
   if (!Number.isFinite(value) || value <= 0) {
     console.error(`${name} must be a positive number`);
     process.exit(2);
@@ -68,22 +73,48 @@ process.once('exit', () => {
 
 function redisPing(port) {
   try {
-    return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'PING'], { encoding: 'utf8', timeout: 2_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG';
+    return (
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'PING'], {
+        encoding: 'utf8',
+        timeout: 2_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() === 'PONG'
+    );
   } catch {
     return false;
   }
 }
 
 async function startRedis(port, dir) {
-  const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),
-  ], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--daemonize',
+      'no',
+      '--logfile',
+      join(dir, 'redis.log'),
+    ],
+    { stdio: 'ignore' },
+  );
   children.add(child);
-  const exited = new Promise((resolve) => child.once('exit', () => {
-    children.delete(child);
-    resolve();
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', () => {
+      children.delete(child);
+      resolve();
+    }),
+  );
   const deadline = now() + 10_000;
   while (!redisPing(port)) {
     if (now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within 10 s`);
@@ -104,7 +135,11 @@ async function startRedis(port, dir) {
 
 // --- the gateway --------------------------------------------------------------------------------
 
-const USERS = ['ana', 'ben', 'cleo', 'dev', 'eve', 'fay', 'gus', 'hal', 'ivy', 'jon'].map((username) => ({ username, password: `${username}-soak-pass`, roles: ['subscriber'] }));
+const USERS = ['ana', 'ben', 'cleo', 'dev', 'eve', 'fay', 'gus', 'hal', 'ivy', 'jon'].map((username) => ({
+  username,
+  password: `${username}-soak-pass`,
+  roles: ['subscriber'],
+}));
 const CLIENT = { clientId: 'soak-app', clientSecret: 'soak-app-secret' };
 const BASIC = `Basic ${Buffer.from(`${CLIENT.clientId}:${CLIENT.clientSecret}`).toString('base64')}`;
 
@@ -120,13 +155,28 @@ function rssKiB(pid) {
 async function startGateway(dir, redisPort) {
   const port = await freePort();
   const configPath = join(dir, 'soak-config.json');
-  writeFileSync(configPath, JSON.stringify({
-    // Tokens outlive the soak and the device cap is out of reach, so that every token the soak did
-    // not end must stay valid: a 401 for one is a failure (lost data across a restart).
-    clients: [{ ...CLIENT, grants: ['password', 'refresh_token'], accessTokenTtl: TOKEN_TTL, refreshTokenTtl: 2 * TOKEN_TTL, maxDevicesPerUser: 10_000 }],
-    users: USERS,
-    scopes: { 'orders:read': ['subscriber'] },
-  }, null, 2));
+  writeFileSync(
+    configPath,
+    JSON.stringify(
+      {
+        // Tokens outlive the soak and the device cap is out of reach, so that every token the soak did
+        // not end must stay valid: a 401 for one is a failure (lost data across a restart).
+        clients: [
+          {
+            ...CLIENT,
+            grants: ['password', 'refresh_token'],
+            accessTokenTtl: TOKEN_TTL,
+            refreshTokenTtl: 2 * TOKEN_TTL,
+            maxDevicesPerUser: 10_000,
+          },
+        ],
+        users: USERS,
+        scopes: { 'orders:read': ['subscriber'] },
+      },
+      null,
+      2,
+    ),
+  );
   const logPath = join(dir, 'gateway.log');
   const log = openSync(logPath, 'w');
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'example-gateway', 'server.js')], {
@@ -145,10 +195,12 @@ async function startGateway(dir, redisPort) {
   });
   closeSync(log);
   children.add(child);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-    children.delete(child);
-    resolve({ code, signal });
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   const base = `http://127.0.0.1:${port}`;
   const deadline = now() + 15_000;
   for (;;) {
@@ -214,7 +266,8 @@ async function call(endpoint, path, init = {}) {
     violations.serverErrors++;
     note(endpoint, `${status} ${JSON.stringify(body)}`);
   }
-  if (status === 503 && body?.error !== 'temporarily_unavailable') note(endpoint, `503 without temporarily_unavailable: ${JSON.stringify(body)}`);
+  if (status === 503 && body?.error !== 'temporarily_unavailable')
+    note(endpoint, `503 without temporarily_unavailable: ${JSON.stringify(body)}`);
   return { status, body };
 }
 
@@ -247,9 +300,16 @@ function dropSession(session) {
 }
 
 async function issue(base, user, device) {
-  const res = await call('POST /token password', `${base}/token`, form({
-    grant_type: 'password', username: user.username, password: user.password, scope: `${device} orders:read`,
-  }));
+  const res = await call(
+    'POST /token password',
+    `${base}/token`,
+    form({
+      grant_type: 'password',
+      username: user.username,
+      password: user.password,
+      scope: `${device} orders:read`,
+    }),
+  );
   if (res.status === 200) return { user, device, access: res.body.access_token, refresh: res.body.refresh_token };
   return undefined;
 }
@@ -328,7 +388,9 @@ async function recheckRevoked(base, final) {
   // periodically a bounded sample (the newest and some older ones), at the end every one
   const sample = final
     ? revoked
-    : [...new Set([...revoked.slice(-RECHECK_SAMPLE / 2), ...Array.from({ length: RECHECK_SAMPLE / 2 }, () => pick(revoked))])].filter(Boolean);
+    : [...new Set([...revoked.slice(-RECHECK_SAMPLE / 2), ...Array.from({ length: RECHECK_SAMPLE / 2 }, () => pick(revoked))])].filter(
+        Boolean,
+      );
   for (const entry of sample) {
     const res = await call('recheck GET /api/orders', `${base}/api/orders`, bearer(entry.access));
     if (res.status === 200) {
@@ -336,7 +398,11 @@ async function recheckRevoked(base, final) {
       note('revoked token validated again', `${entry.how} at +${Math.round((entry.at - startedAt) / 1000)} s`);
     }
     if (final) {
-      const refreshed = await call('recheck POST /token refresh', `${base}/token`, form({ grant_type: 'refresh_token', refresh_token: entry.refresh }));
+      const refreshed = await call(
+        'recheck POST /token refresh',
+        `${base}/token`,
+        form({ grant_type: 'refresh_token', refresh_token: entry.refresh }),
+      );
       if (refreshed.status === 200) {
         violations.revokedAlive++;
         note('revoked refresh token refreshed again', `${entry.how} at +${Math.round((entry.at - startedAt) / 1000)} s`);
@@ -355,7 +421,9 @@ async function main() {
   const redisPort = await freePort();
   let redis = await startRedis(redisPort, dir);
   const gateway = await startGateway(dir, redisPort);
-  console.log(`soak: gateway pid ${gateway.pid} at ${gateway.base}, Redis (AOF, appendfsync always) on 127.0.0.1:${redisPort}; ${SECONDS} s at about ${RATE} req/s, at most ${MAX_REQUESTS} requests`);
+  console.log(
+    `soak: gateway pid ${gateway.pid} at ${gateway.base}, Redis (AOF, appendfsync always) on 127.0.0.1:${redisPort}; ${SECONDS} s at about ${RATE} req/s, at most ${MAX_REQUESTS} requests`,
+  );
 
   let mustFail = false;
   const devicesProbe = await fetch(`${gateway.base}/devices`);
@@ -387,14 +455,23 @@ async function main() {
       // when did the gateway issue a token again?
       let recoveredAt;
       while (!recoveredAt && now() - upAt < 30_000) {
-        const res = await call('probe POST /token password', `${gateway.base}/token`, form({
-          grant_type: 'password', username: USERS[0].username, password: USERS[0].password, scope: 'device_probe orders:read',
-        }));
+        const res = await call(
+          'probe POST /token password',
+          `${gateway.base}/token`,
+          form({
+            grant_type: 'password',
+            username: USERS[0].username,
+            password: USERS[0].password,
+            scope: 'device_probe orders:read',
+          }),
+        );
         if (res.status === 200) recoveredAt = now();
         else await sleep(100);
       }
       restarts.push({ signal, downAt, upAt, recoveredAt });
-      console.log(`soak: Redis restart ${i + 1} (${signal}) at +${Math.round((downAt - startedAt) / 1000)} s: down ${upAt - downAt} ms, service back ${recoveredAt ? `${recoveredAt - upAt} ms` : 'NOT within 30 s'} after Redis`);
+      console.log(
+        `soak: Redis restart ${i + 1} (${signal}) at +${Math.round((downAt - startedAt) / 1000)} s: down ${upAt - downAt} ms, service back ${recoveredAt ? `${recoveredAt - upAt} ms` : 'NOT within 30 s'} after Redis`,
+      );
     }
   })();
 
@@ -405,7 +482,9 @@ async function main() {
       if (second >= rssSeries.length) rssSeries.push(rssKiB(gateway.pid));
       if (rssWarm === undefined && second >= WARMUP_SECONDS + 10) {
         rssWarm = median(rssSeries.slice(WARMUP_SECONDS, WARMUP_SECONDS + 10));
-        console.log(`soak: gateway RSS after warm-up (median of seconds ${WARMUP_SECONDS}-${WARMUP_SECONDS + 10}): ${(rssWarm / 1024).toFixed(1)} MiB`);
+        console.log(
+          `soak: gateway RSS after warm-up (median of seconds ${WARMUP_SECONDS}-${WARMUP_SECONDS + 10}): ${(rssWarm / 1024).toFixed(1)} MiB`,
+        );
       }
       await sleep(200);
     }
@@ -431,7 +510,9 @@ async function main() {
   const progress = setInterval(() => {
     if (now() - lastReport >= 30_000) {
       lastReport = now();
-      console.log(`soak: +${Math.round((now() - startedAt) / 1000)} s, ${requests} requests, ${sessions.length} live sessions held, ${revoked.length} ended grants tracked`);
+      console.log(
+        `soak: +${Math.round((now() - startedAt) / 1000)} s, ${requests} requests, ${sessions.length} live sessions held, ${revoked.length} ended grants tracked`,
+      );
     }
   }, 1_000);
 
@@ -451,15 +532,26 @@ async function main() {
 
   // --- report ---
   console.log('');
-  console.log(`soak: ${requests} requests in ${elapsed.toFixed(0)} s (${(requests / elapsed).toFixed(1)} req/s), ${revoked.length} ended grants re-checked`);
+  console.log(
+    `soak: ${requests} requests in ${elapsed.toFixed(0)} s (${(requests / elapsed).toFixed(1)} req/s), ${revoked.length} ended grants re-checked`,
+  );
   console.log('requests by endpoint and status:');
   for (const [key, n] of [...counts.entries()].sort(([a], [b]) => a.localeCompare(b))) console.log(`  ${key.padEnd(40)} ${n}`);
   for (const r of restarts) {
-    console.log(`Redis restart (${r.signal}): down ${r.upAt - r.downAt} ms; service back ${r.recoveredAt ? `${r.recoveredAt - r.upAt} ms` : 'never'} after Redis returned`);
+    console.log(
+      `Redis restart (${r.signal}): down ${r.upAt - r.downAt} ms; service back ${r.recoveredAt ? `${r.recoveredAt - r.upAt} ms` : 'never'} after Redis returned`,
+    );
   }
   const growth = rssWarm && rssEnd ? (rssEnd - rssWarm) / rssWarm : undefined;
-  console.log(`gateway RSS (medians of 10 one-second samples): after warm-up ${rssWarm ? (rssWarm / 1024).toFixed(1) : '?'} MiB, at the end ${rssEnd ? (rssEnd / 1024).toFixed(1) : '?'} MiB, growth ${growth === undefined ? '?' : `${(growth * 100).toFixed(1)} %`}`);
-  console.log(`gateway RSS every 10 s (MiB): ${rssSeries.filter((_kib, i) => i % 10 === 0).map((kib) => (kib / 1024).toFixed(0)).join(' ')}`);
+  console.log(
+    `gateway RSS (medians of 10 one-second samples): after warm-up ${rssWarm ? (rssWarm / 1024).toFixed(1) : '?'} MiB, at the end ${rssEnd ? (rssEnd / 1024).toFixed(1) : '?'} MiB, growth ${growth === undefined ? '?' : `${(growth * 100).toFixed(1)} %`}`,
+  );
+  console.log(
+    `gateway RSS every 10 s (MiB): ${rssSeries
+      .filter((_kib, i) => i % 10 === 0)
+      .map((kib) => (kib / 1024).toFixed(0))
+      .join(' ')}`,
+  );
   console.log(`gateway log: ${logText.split('\n').filter(Boolean).length} lines at LOG_LEVEL=warn`);
   if (examples.length > 0) {
     console.log('examples of failures:');
@@ -471,8 +563,16 @@ async function main() {
     ['requests that hung or failed at the transport level', violations.transport, violations.transport === 0],
     ['revoked tokens that validated (or refreshed) again', violations.revokedAlive, violations.revokedAlive === 0],
     ['live tokens refused (401/invalid_grant) though never ended', violations.liveRejected, violations.liveRejected === 0],
-    ['RSS growth after warm-up < 10 %', growth === undefined ? '?' : `${(growth * 100).toFixed(1)} %`, growth !== undefined && growth < RSS_GROWTH_LIMIT],
-    ['Redis restarts done, service back each time', `${restarts.filter((r) => r.recoveredAt).length}/${restartsAt.length}`, restarts.length === restartsAt.length && restarts.every((r) => r.recoveredAt)],
+    [
+      'RSS growth after warm-up < 10 %',
+      growth === undefined ? '?' : `${(growth * 100).toFixed(1)} %`,
+      growth !== undefined && growth < RSS_GROWTH_LIMIT,
+    ],
+    [
+      'Redis restarts done, service back each time',
+      `${restarts.filter((r) => r.recoveredAt).length}/${restartsAt.length}`,
+      restarts.length === restartsAt.length && restarts.every((r) => r.recoveredAt),
+    ],
   ];
   console.log('musts:');
   for (const [name, value, ok] of checks) {

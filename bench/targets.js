@@ -67,7 +67,9 @@ async function startTarget({ name, script, env, cpu, logDir, ready }) {
     if (exitCode !== undefined || Date.now() > deadline) {
       await stop();
       const tail = log.split('\n').slice(-5).join('\n');
-      throw new Error(`target ${name} did not start (${exitCode === undefined ? 'timeout' : `exit ${exitCode}`}); end of ${logFile}:\n${tail}`);
+      throw new Error(
+        `target ${name} did not start (${exitCode === undefined ? 'timeout' : `exit ${exitCode}`}); end of ${logFile}:\n${tail}`,
+      );
     }
     await sleep(50);
   }

@@ -100,7 +100,10 @@ function parseCommand(argv: readonly string[]): Invocation {
 
 /** NumericDate seconds as `2026-05-01 12:34:56Z` (UTC). */
 function time(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(seconds * 1000)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** A plain-text table: a header row and left-aligned columns. */
@@ -141,7 +144,15 @@ async function execute(command: Command, gatewayStore: GatewayStore, json: boole
           ? `no live sessions of ${whose}`
           : table(
               ['SESSION', 'CLIENT', 'DEVICE', 'CREATED', 'LAST USED', 'EXPIRES', 'SCOPE'],
-              sessions.map((s) => [s.id, s.clientId, s.device ?? '-', time(s.createdAt), time(s.lastUsedAt), time(s.expiresAt), s.scopes.join(' ')]),
+              sessions.map((s) => [
+                s.id,
+                s.clientId,
+                s.device ?? '-',
+                time(s.createdAt),
+                time(s.lastUsedAt),
+                time(s.expiresAt),
+                s.scopes.join(' '),
+              ]),
             ) + `\n${sessions.length} live session${sessions.length === 1 ? '' : 's'} of ${whose}`,
       );
       return ADMIN_EXIT.ok;
@@ -150,7 +161,9 @@ async function execute(command: Command, gatewayStore: GatewayStore, json: boole
       const ended = await store.endSession(command.username, command.sessionId);
       print(
         { username: command.username, id: command.sessionId, ended },
-        ended ? `ended session ${command.sessionId} of ${command.username}` : `no live session ${command.sessionId} of ${command.username}: nothing ended`,
+        ended
+          ? `ended session ${command.sessionId} of ${command.username}`
+          : `no live session ${command.sessionId} of ${command.username}: nothing ended`,
       );
       return ended ? ADMIN_EXIT.ok : ADMIN_EXIT.nothing;
     }
@@ -158,7 +171,9 @@ async function execute(command: Command, gatewayStore: GatewayStore, json: boole
       const ended = await store.endUserSessions(command.username);
       print(
         { username: command.username, ended },
-        ended === 0 ? `${command.username} has no live sessions: nothing ended` : `ended ${ended} session${ended === 1 ? '' : 's'} of ${command.username}`,
+        ended === 0
+          ? `${command.username} has no live sessions: nothing ended`
+          : `ended ${ended} session${ended === 1 ? '' : 's'} of ${command.username}`,
       );
       return ended === 0 ? ADMIN_EXIT.nothing : ADMIN_EXIT.ok;
     }
@@ -167,7 +182,10 @@ async function execute(command: Command, gatewayStore: GatewayStore, json: boole
       // cannot give another one).
       const loginKey = defaultLoginKey(command.username);
       await store.clearLoginFailures(loginKey);
-      print({ username: command.username, login_key: loginKey, unlocked: true }, `cleared the failed logins of ${command.username} (counted as "${loginKey}")`);
+      print(
+        { username: command.username, login_key: loginKey, unlocked: true },
+        `cleared the failed logins of ${command.username} (counted as "${loginKey}")`,
+      );
       return ADMIN_EXIT.ok;
     }
   }
@@ -207,7 +225,7 @@ export async function runAdmin(
   if (!env.redis) {
     io.err(
       'admin: no Redis configured (set REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS as for the gateway): ' +
-        "a gateway on the in-memory store keeps its sessions inside its own process, where this command cannot see them\n",
+        'a gateway on the in-memory store keeps its sessions inside its own process, where this command cannot see them\n',
     );
     return ADMIN_EXIT.config;
   }

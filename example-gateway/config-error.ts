@@ -6,7 +6,10 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 
   /** @param file the config file the setting is in; none for environment variables. */
-  constructor(message: string, readonly file?: string) {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
     super(message);
   }
 

@@ -99,7 +99,13 @@ function serverError(logger: Logger): ErrorRequestHandler {
  * for them: the request line already says what happened. Never a token, secret or password: an
  * event holds none.
  */
-const ALERTING: ReadonlySet<AuditEvent['type']> = new Set(['refresh_replayed', 'throttled', 'client_auth_failed', 'user_auth_failed', 'device_limit']);
+const ALERTING: ReadonlySet<AuditEvent['type']> = new Set([
+  'refresh_replayed',
+  'throttled',
+  'client_auth_failed',
+  'user_auth_failed',
+  'device_limit',
+]);
 
 function auditLog(logger: Logger, event: AuditEvent): void {
   const level = ALERTING.has(event.type) ? 'warn' : 'debug';

@@ -223,7 +223,11 @@ export function readEnvironment(env: Env = process.env): GatewayEnvironment {
   const certFile = read(env, 'TLS_CERT');
   const keyFile = read(env, 'TLS_KEY');
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new ConfigError(certFile === undefined ? 'TLS_KEY is set but TLS_CERT is not: give both or neither' : 'TLS_CERT is set but TLS_KEY is not: give both or neither');
+    throw new ConfigError(
+      certFile === undefined
+        ? 'TLS_KEY is set but TLS_CERT is not: give both or neither'
+        : 'TLS_CERT is set but TLS_KEY is not: give both or neither',
+    );
   }
 
   const url = read(env, 'REDIS_URL');

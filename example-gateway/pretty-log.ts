@@ -66,7 +66,9 @@ export function prettyLine(json: string, colors = false): string {
   if (req && res) {
     // A request line: what was asked and how it went first, who asked after.
     const status = res.statusCode ?? 0;
-    parts.push(`${String(req.method)} ${String(req.url)} ${paint(status >= 500 ? '31' : status >= 400 ? '33' : '32', String(status))} ${String(responseTime)}ms`);
+    parts.push(
+      `${String(req.method)} ${String(req.url)} ${paint(status >= 500 ? '31' : status >= 400 ? '33' : '32', String(status))} ${String(responseTime)}ms`,
+    );
     if (oauth) {
       if (oauth.clientId !== undefined) extra.push(`client=${value(oauth.clientId)}`);
       if (oauth.username !== undefined) extra.push(`user=${value(oauth.username)}`);
@@ -90,7 +92,12 @@ export function prettyLine(json: string, colors = false): string {
     const details: string[] = [];
     fields(errFields, 'err.', details);
     if (details.length > 0) line += ` ${details.join(' ')}`;
-    line += typeof stack === 'string' ? `\n    ${stack.split('\n').join('\n    ')}` : message !== undefined ? ` err.message=${value(message)}` : '';
+    line +=
+      typeof stack === 'string'
+        ? `\n    ${stack.split('\n').join('\n    ')}`
+        : message !== undefined
+          ? ` err.message=${value(message)}`
+          : '';
   }
   return `${line}\n`;
 }

@@ -66,7 +66,10 @@ function closeServer(server: Server): Promise<void> {
 function warnAboutPlainPasswords(config: GatewayConfig, logger: Logger): void {
   const plain = (config.users ?? []).filter((user) => user.password !== undefined).map((user) => user.username);
   if (plain.length > 0) {
-    logger.warn({ users: plain }, 'users with a plain-text password in the config: use passwordHash (npm run hash-password) outside of demos');
+    logger.warn(
+      { users: plain },
+      'users with a plain-text password in the config: use passwordHash (npm run hash-password) outside of demos',
+    );
   }
 }
 
@@ -81,12 +84,9 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   const config = readGatewayConfig(env.configPath);
   // Loaded once the settings read so far are right: a wrong one is reported without waiting
   // for Express, pino, ioredis and the certificate generator to load.
-  const [{ loadTlsCredentials }, { createLogger, flushLogs, flushLogsSync }, { createGatewayStore }, { createGateway }] = await Promise.all([
-    import('./tls'),
-    import('./logging'),
-    import('./store'),
-    import('./create-gateway'),
-  ]);
+  const [{ loadTlsCredentials }, { createLogger, flushLogs, flushLogsSync }, { createGatewayStore }, { createGateway }] = await Promise.all(
+    [import('./tls'), import('./logging'), import('./store'), import('./create-gateway')],
+  );
   const tls = env.httpsPort === 'off' ? undefined : await loadTlsCredentials(env);
   const logger = createLogger(env.logLevel, undefined, { format: logFormat, colors: process.stdout.isTTY === true });
   const randomSecret = env.tokenSecrets.length === 0;
@@ -142,7 +142,9 @@ export async function startGateway(variables: Readonly<Record<string, string | u
       servers.push(server);
       urls.https = urlOf('https', env.host, await listen(server, env.httpsPort, env.host, 'HTTPS_PORT'));
       if (tls.source === 'self-signed') {
-        logger.warn('HTTPS uses a self-signed certificate made at start-up (clients need curl -k); set TLS_CERT and TLS_KEY for a real one');
+        logger.warn(
+          'HTTPS uses a self-signed certificate made at start-up (clients need curl -k); set TLS_CERT and TLS_KEY for a real one',
+        );
       }
     }
   } catch (error) {

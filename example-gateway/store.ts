@@ -60,7 +60,10 @@ function watchConnection(redis: Redis | Cluster, target: RedisTarget, logger: Lo
   redis.on('error', (error: Error) => {
     if (!healthy) return;
     healthy = false;
-    logger.warn({ redis: target.display, err: { message: error.message } }, 'Redis connection lost: token requests get 503 until it returns');
+    logger.warn(
+      { redis: target.display, err: { message: error.message } },
+      'Redis connection lost: token requests get 503 until it returns',
+    );
   });
   redis.on('ready', () => {
     if (healthy) return;
@@ -84,7 +87,10 @@ function redisStore(target: RedisTarget, secrets: readonly string[], keyPrefix: 
       try {
         await Promise.race([redis.connect(), timeout]);
         const kind = { single: '', cluster: 'Cluster ', sentinel: 'Sentinel master ' }[target.kind];
-        logger.info({ store: 'redis', redis: target.display, keyPrefix: store.keyPrefix }, `token store: Redis ${kind}at ${target.display}`);
+        logger.info(
+          { store: 'redis', redis: target.display, keyPrefix: store.keyPrefix },
+          `token store: Redis ${kind}at ${target.display}`,
+        );
       } catch (error) {
         // ioredis keeps reconnecting in the background; the gateway serves 503s meanwhile.
         logger.warn(
@@ -115,7 +121,11 @@ function redisStore(target: RedisTarget, secrets: readonly string[], keyPrefix: 
  * `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS` is set, the in-memory store otherwise.
  * @param secrets the server secrets, newest first.
  */
-export function createGatewayStore(env: Pick<GatewayEnvironment, 'redis' | 'redisKeyPrefix'>, secrets: readonly string[], logger: Logger): GatewayStore {
+export function createGatewayStore(
+  env: Pick<GatewayEnvironment, 'redis' | 'redisKeyPrefix'>,
+  secrets: readonly string[],
+  logger: Logger,
+): GatewayStore {
   if (env.redis) return redisStore(env.redis, secrets, env.redisKeyPrefix, logger);
 
   const store = new MemoryTokenStore({ secret: secrets });

@@ -64,7 +64,7 @@ async function startServer(variant) {
   });
   closeSync(fd);
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 15000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 15000; Date.now() < deadline;) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) return { child, url };
     } catch {
@@ -129,7 +129,16 @@ async function main() {
       try {
         const access = await token(url);
         const orders = ['-H', `authorization=Bearer ${access}`];
-        const post = (body) => ['-m', 'POST', '-H', `authorization=${BASIC}`, '-H', 'content-type=application/x-www-form-urlencoded', '-b', body];
+        const post = (body) => [
+          '-m',
+          'POST',
+          '-H',
+          `authorization=${BASIC}`,
+          '-H',
+          'content-type=application/x-www-form-urlencoded',
+          '-b',
+          body,
+        ];
         autocannon(`${url}/api/orders`, orders, 1); // warm-up (JIT)
         autocannon(`${url}/token`, post(TOKEN_BODY), 1);
         const r = results.get(variant.name);
@@ -137,7 +146,9 @@ async function main() {
         r.token.push(measure(child.pid, `${url}/token`, post(TOKEN_BODY), duration));
         r.clientCredentials.push(measure(child.pid, `${url}/token`, post(CLIENT_BODY), duration));
         const show = (m) => `${m.rps} req/s ${m.cpuUs} µs CPU/req`;
-        console.error(`run ${run + 1} ${variant.name}: orders ${show(r.orders.at(-1))}; token(password) ${show(r.token.at(-1))}; token(client_credentials) ${show(r.clientCredentials.at(-1))}`);
+        console.error(
+          `run ${run + 1} ${variant.name}: orders ${show(r.orders.at(-1))}; token(password) ${show(r.token.at(-1))}; token(client_credentials) ${show(r.clientCredentials.at(-1))}`,
+        );
       } finally {
         child.kill('SIGTERM');
         await new Promise((done) => child.once('close', done));
@@ -145,7 +156,12 @@ async function main() {
     }
   }
   for (const [name, r] of results) {
-    console.log(JSON.stringify({ variant: name, medians: { orders: summary(r.orders), tokenPassword: summary(r.token), tokenClientCredentials: summary(r.clientCredentials) } }));
+    console.log(
+      JSON.stringify({
+        variant: name,
+        medians: { orders: summary(r.orders), tokenPassword: summary(r.token), tokenClientCredentials: summary(r.clientCredentials) },
+      }),
+    );
   }
 }
 

@@ -21,8 +21,19 @@ const TOKEN_BODY = JSON.stringify({
   refresh_token: 'floor-refresh-token',
   scope: 'device_floor orders:read',
 });
-const INTROSPECT_BODY = JSON.stringify({ active: true, scope: 'device_floor orders:read', client_id: CLIENT.clientId, username: USER, token_type: 'Bearer' });
-const ORDERS_BODY = JSON.stringify({ user: USER, client: CLIENT.clientId, scopes: ['device_floor', 'orders:read'], device: 'device_floor' });
+const INTROSPECT_BODY = JSON.stringify({
+  active: true,
+  scope: 'device_floor orders:read',
+  client_id: CLIENT.clientId,
+  username: USER,
+  token_type: 'Bearer',
+});
+const ORDERS_BODY = JSON.stringify({
+  user: USER,
+  client: CLIENT.clientId,
+  scopes: ['device_floor', 'orders:read'],
+  device: 'device_floor',
+});
 
 function sameSecret(given, expected) {
   const a = Buffer.from(given);

@@ -23,7 +23,10 @@ function sameSecret(given, expected) {
 
 function redisModel(redis, prefix) {
   const clients = new Map(
-    clientList().map((client) => [client.clientId, { id: client.clientId, secret: client.clientSecret, grants: client.grants, roles: client.roles ?? [] }]),
+    clientList().map((client) => [
+      client.clientId,
+      { id: client.clientId, secret: client.clientSecret, grants: client.grants, roles: client.roles ?? [] },
+    ]),
   );
   const users = new Map(userList().map((user) => [user.username, user]));
   const accessKey = (token) => `${prefix}access:${token}`;

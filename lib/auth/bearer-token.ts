@@ -17,8 +17,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  * information, or with another scheme, gets a bare challenge with no error code).
  */
 export type BearerHeader =
-  | { readonly token: string }
-  | { readonly token?: undefined; readonly error: OAuthError; readonly withDetails: boolean };
+  { readonly token: string } | { readonly token?: undefined; readonly error: OAuthError; readonly withDetails: boolean };
 
 /** Reads the bearer token of `req` (RFC 6750 §2.1). Never throws. */
 export function readBearerToken(req: Request): BearerHeader {

@@ -43,7 +43,9 @@ function presentedCredentials(req: Request, params: FormParams): PresentedCreden
   }
   if (params.client_id === undefined || params.client_secret === undefined) {
     // No credentials at all: challenge with Basic so the client knows what to send.
-    throw new InvalidClientError('client authentication is required (HTTP Basic or client_id and client_secret)', { challenge: BASIC_CHALLENGE });
+    throw new InvalidClientError('client authentication is required (HTTP Basic or client_id and client_secret)', {
+      challenge: BASIC_CHALLENGE,
+    });
   }
   return { clientId: params.client_id, clientSecret: params.client_secret, usedBasic: false };
 }

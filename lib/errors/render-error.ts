@@ -14,14 +14,12 @@ export function toOAuthError(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
   if (error instanceof UnavailableError) return new TemporarilyUnavailableError(undefined, { cause: error });
   const httpError = error as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
-  if (
-    typeof httpError?.status === 'number' &&
-    httpError.status >= 400 &&
-    httpError.status < 500 &&
-    httpError.expose === true
-  ) {
+  if (typeof httpError?.status === 'number' && httpError.status >= 400 && httpError.status < 500 && httpError.expose === true) {
     // body-parser: entity.too.large, entity.parse.failed, charset.unsupported, …
-    return new InvalidRequestError(`malformed request body (${typeof httpError.type === 'string' ? httpError.type : 'unknown'})`, { status: httpError.status, cause: error });
+    return new InvalidRequestError(`malformed request body (${typeof httpError.type === 'string' ? httpError.type : 'unknown'})`, {
+      status: httpError.status,
+      cause: error,
+    });
   }
   return new ServerError(undefined, { cause: error });
 }

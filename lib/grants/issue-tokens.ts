@@ -40,7 +40,12 @@ export async function issueTokens(
   switch (result.status) {
     case 'issued':
       if (result.endedSessionId !== undefined) {
-        options.emit({ type: 'device_limit', ...who, sessionId: result.endedSessionId, reason: `end-oldest at maxDevicesPerUser ${maxDevicesPerUser}` });
+        options.emit({
+          type: 'device_limit',
+          ...who,
+          sessionId: result.endedSessionId,
+          reason: `end-oldest at maxDevicesPerUser ${maxDevicesPerUser}`,
+        });
         options.emit({ type: 'session_ended', ...who, device: undefined, sessionId: result.endedSessionId, reason: 'device limit' });
       }
       options.emit({ type: 'issued', ...who, sessionId: result.tokens.sessionId });

@@ -36,7 +36,12 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, options,
     case 'invalid_scope':
       throw new InvalidScopeError('the requested scope exceeds the scope originally granted');
     case 'replayed':
-      options.emit({ type: 'refresh_replayed', ...who, sessionId: result.sessionId, reason: 'a rotated refresh token came back: its session was ended' });
+      options.emit({
+        type: 'refresh_replayed',
+        ...who,
+        sessionId: result.sessionId,
+        reason: 'a rotated refresh token came back: its session was ended',
+      });
       options.emit({ type: 'session_ended', ...who, sessionId: result.sessionId, reason: 'refresh token replay' });
       throw new InvalidGrantError('the refresh token was already used; the grant has been revoked');
     case 'invalid':

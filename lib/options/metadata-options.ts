@@ -17,8 +17,13 @@ export function normalizeIssuer(issuer: unknown): string | undefined {
   }
   if (
     (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-    url.search !== '' || url.hash !== '' || issuer.includes('?') || issuer.includes('#') ||
-    issuer.endsWith('/') || url.username !== '' || url.password !== ''
+    url.search !== '' ||
+    url.hash !== '' ||
+    issuer.includes('?') ||
+    issuer.includes('#') ||
+    issuer.endsWith('/') ||
+    url.username !== '' ||
+    url.password !== ''
   ) {
     throw new OptionError('options.issuer', `${problem} (got "${issuer}")`);
   }

@@ -57,22 +57,19 @@ export interface AuthenticatedUser {
 
 /** A static list of clients, or an async lookup by client id (database, config service…). */
 export type ClientSource =
-  | readonly ClientRecord[]
-  | ((clientId: string) => Promise<ClientRecord | null | undefined> | ClientRecord | null | undefined);
+  readonly ClientRecord[] | ((clientId: string) => Promise<ClientRecord | null | undefined> | ClientRecord | null | undefined);
 
 /** A static list of users, or an async authenticate function (LDAP, database…). */
 export type UserSource =
   | readonly UserRecord[]
   | ((username: string, password: string) => Promise<AuthenticatedUser | null | undefined> | AuthenticatedUser | null | undefined);
 
-
 /**
  * Which roles may have each ordinary scope (`{ "orders:read": ["subscriber"] }`), or a function
  * deciding per scope. Device scopes never reach it.
  */
 export type ScopePolicy =
-  | Readonly<Record<string, readonly string[]>>
-  | ((scope: string, requester: ScopeRequester) => boolean | Promise<boolean>);
+  Readonly<Record<string, readonly string[]>> | ((scope: string, requester: ScopeRequester) => boolean | Promise<boolean>);
 
 /** Options of `createTokenRouter()`. */
 export interface TokenRouterOptions {

@@ -36,7 +36,12 @@ function deviceEndpoints(value: unknown): boolean {
 export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedRouterOptions {
   if (!isObject(options)) throw new OptionError('options', 'must be an object');
   const store = options.store as unknown;
-  if (!isObject(store) || !['issue', 'refresh', 'revoke', 'lookup', 'ping', 'recordLoginFailure', 'failureCounter', 'listDevices'].every((m) => typeof store[m] === 'function')) {
+  if (
+    !isObject(store) ||
+    !['issue', 'refresh', 'revoke', 'lookup', 'ping', 'recordLoginFailure', 'failureCounter', 'listDevices'].every(
+      (m) => typeof store[m] === 'function',
+    )
+  ) {
     throw new OptionError('options.store', 'must be a TokenStore (RedisTokenStore or MemoryTokenStore)');
   }
   const accessTokenTtl = positiveInteger(options.accessTokenTtl, DEFAULTS.router.accessTokenTtl, 'options.accessTokenTtl');

@@ -45,7 +45,10 @@ export function checkOrdinaryScopes(scopes: unknown, defaultScope: string, patte
   if (!isObject(scopes)) return;
   for (const scope of Object.keys(scopes)) {
     if (isDeviceScope(scope, patterns)) {
-      throw new OptionError(`options.scopes["${scope}"]`, `is a device scope (it matches options.deviceScopePatterns): device scopes need no roles`);
+      throw new OptionError(
+        `options.scopes["${scope}"]`,
+        `is a device scope (it matches options.deviceScopePatterns): device scopes need no roles`,
+      );
     }
   }
 }

@@ -78,7 +78,12 @@ export function normalizeSessionPolicy(record: Readonly<Record<string, unknown>>
   if (typeof requireDevice !== 'boolean') throw new OptionError(`${name}.requireDevice`, `must be a boolean`);
   return {
     refreshGracePeriod: nonNegativeInteger(record.refreshGracePeriod, defaults.refreshGracePeriod, `${name}.refreshGracePeriod`, 'seconds'),
-    maxDevicesPerUser: nonNegativeInteger(record.maxDevicesPerUser, defaults.maxDevicesPerUser, `${name}.maxDevicesPerUser`, '0 for no limit'),
+    maxDevicesPerUser: nonNegativeInteger(
+      record.maxDevicesPerUser,
+      defaults.maxDevicesPerUser,
+      `${name}.maxDevicesPerUser`,
+      '0 for no limit',
+    ),
     onDeviceLimit,
     requireDevice,
   };

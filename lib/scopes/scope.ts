@@ -77,7 +77,8 @@ export async function grantScopes(
 ): Promise<GrantedScopes> {
   const deviceScopes = requested.filter((scope) => isDeviceScope(scope, options.deviceScopePatterns));
   if (deviceScopes.length > 1) throw new InvalidRequestError('ask for one device scope at most: a token belongs to one device');
-  if (requireDevice && deviceScopes.length === 0) throw new InvalidScopeError('this client must ask for a device scope (such as device_ipad)');
+  if (requireDevice && deviceScopes.length === 0)
+    throw new InvalidScopeError('this client must ask for a device scope (such as device_ipad)');
   const ordinary = requested.filter((scope) => !isDeviceScope(scope, options.deviceScopePatterns));
   const allowed = await Promise.all(ordinary.map((scope) => options.isScopeAllowed(scope, requester)));
   const permitted = ordinary.filter((_scope, index) => allowed[index]);

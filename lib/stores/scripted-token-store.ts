@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { seedHash, TokenCodec, userTag, type TokenSecret } from '../tokens/token-codec';
 import { identityHash, key, KeyLayout } from './keys';
-import {
-  DevicesStatus,
-  IssueStatus,
-  RefreshStatus,
-  RevokeStatus,
-  type Reply,
-  type ScriptRunner,
-} from './scripts';
+import { DevicesStatus, IssueStatus, RefreshStatus, RevokeStatus, type Reply, type ScriptRunner } from './scripts';
 import {
   reuseThreshold,
   type CallerProblem,
@@ -43,7 +36,13 @@ const splitScopes = (scope: string): string[] => (scope === '' ? [] : scope.spli
 const seconds = (ms: number | string): number => Math.floor(Number(ms) / 1000);
 
 /** What a new session's keys are made of: two token seeds and a session id, from one `randomBytes`. */
-function freshSecrets(codec: TokenCodec): { accessSeed: string; refreshSeed: string; accessHash: string; refreshHash: string; sid: string } {
+function freshSecrets(codec: TokenCodec): {
+  accessSeed: string;
+  refreshSeed: string;
+  accessHash: string;
+  refreshHash: string;
+  sid: string;
+} {
   const [accessSeed, refreshSeed] = codec.seeds(2) as [string, string];
   return {
     accessSeed,
@@ -186,12 +185,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const { accessSeed, refreshSeed, accessHash, refreshHash } = freshSecrets(this.codec);
     const reply = await this.scripts.run(
       'refresh',
-      [
-        key.refresh(base, parsed.hash),
-        key.rotated(base, parsed.hash),
-        key.access(base, accessHash),
-        key.refresh(base, refreshHash),
-      ],
+      [key.refresh(base, parsed.hash), key.rotated(base, parsed.hash), key.access(base, accessHash), key.refresh(base, refreshHash)],
       [
         base,
         packed([
@@ -293,7 +287,11 @@ export abstract class ScriptedTokenStore implements TokenStore {
 
   async recordLoginFailure(loginKey: string, ip: string, window: number): Promise<LoginFailures> {
     const base = this.layout.base(userTag(loginKey));
-    const [total, fromIp, msLeft] = await this.scripts.run('loginFailure', [key.loginFailures(base, loginKey)], [ip, window * 1000, MAX_IPS_PER_USER]);
+    const [total, fromIp, msLeft] = await this.scripts.run(
+      'loginFailure',
+      [key.loginFailures(base, loginKey)],
+      [ip, window * 1000, MAX_IPS_PER_USER],
+    );
     return { total: Number(total), fromIp: Number(fromIp), retryAfter: Math.max(1, Math.ceil(Number(msLeft) / 1000)) };
   }
 
@@ -374,11 +372,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
   /** Thrown when Redis ran a refresh after the caller had answered 503: nothing was changed. */
   protected abstract tooLate(): Error;
 
-  private async devices(
-    accessToken: string,
-    op: 'list' | 'end' | 'end-others',
-    sessionId = '',
-  ): Promise<Reply | CallerProblem> {
+  private async devices(accessToken: string, op: 'list' | 'end' | 'end-others', sessionId = ''): Promise<Reply | CallerProblem> {
     const parsed = this.codec.parse(accessToken);
     if (!parsed) return 'invalid_token';
     const base = this.layout.base(parsed.tag);

@@ -66,7 +66,7 @@ describe('npm run admin', () => {
     ipad = (await login('device_ipad orders:read')).json.access_token;
   });
 
-  it('lists both of alice\'s devices, as a table and as JSON', async () => {
+  it("lists both of alice's devices, as a table and as JSON", async () => {
     const json = await admin(['list', 'alice', '--json']);
     expect(json.code).toBe(0);
     const listed = JSON.parse(json.stdout);
@@ -157,7 +157,14 @@ describe('npm run admin', () => {
   }, 30_000);
 
   it('answers a usage error with 2 and the usage text', async () => {
-    for (const args of [[], ['list'], ['end', 'alice'], ['frobnicate', 'alice'], ['list', 'alice', '--nope'], ['end-user', 'alice', '--client', 'x']]) {
+    for (const args of [
+      [],
+      ['list'],
+      ['end', 'alice'],
+      ['frobnicate', 'alice'],
+      ['list', 'alice', '--nope'],
+      ['end-user', 'alice', '--client', 'x'],
+    ]) {
       const run = await admin(args);
       expect(run.code).toBe(2);
       expect(run.stderr).toMatch(/^admin: .+\n\nusage: npm run --silent admin -- <command>/);

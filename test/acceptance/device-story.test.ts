@@ -35,7 +35,9 @@ const MODES: readonly Mode[] = [
   {
     name: 'cluster',
     env: () => ({
-      REDIS_CLUSTER_NODES: clusterNodes().map(({ host, port }) => `${host}:${port}`).join(','),
+      REDIS_CLUSTER_NODES: clusterNodes()
+        .map(({ host, port }) => `${host}:${port}`)
+        .join(','),
       REDIS_KEY_PREFIX: prefixes.cluster,
       TOKEN_SECRET,
     }),
@@ -46,16 +48,16 @@ const MODES: readonly Mode[] = [
 const gateways = new Map<Mode['name'], ListeningGateway>();
 
 beforeAll(async () => {
-  const started = await Promise.all(
-    MODES.map((mode) => startGateway(mode.env(), mode.name === 'memory' ? elsewhere : undefined)),
-  );
+  const started = await Promise.all(MODES.map((mode) => startGateway(mode.env(), mode.name === 'memory' ? elsewhere : undefined)));
   MODES.forEach((mode, index) => gateways.set(mode.name, started[index]!));
 });
 
 afterAll(async () => {
   killAllGateways();
   rmSync(elsewhere, { recursive: true, force: true });
-  await Promise.all(MODES.filter((mode) => mode.client).map((mode) => deleteGatewayKeys(prefixes[mode.name as 'redis' | 'cluster'], mode.client)));
+  await Promise.all(
+    MODES.filter((mode) => mode.client).map((mode) => deleteGatewayKeys(prefixes[mode.name as 'redis' | 'cluster'], mode.client)),
+  );
 });
 
 function passwordGrant(url: string, username: string, password: string, scope: string) {
@@ -111,7 +113,10 @@ describe.each(MODES)('the example gateway on the $name store', (mode) => {
   it('reuses each device’s live token on a repeat request, with a smaller expires_in', async () => {
     // expires_in counts whole seconds left: any time passed since the first answer makes it smaller.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const [device, scope] of [['iphone', 'device_iphone orders:read'], ['ipad', 'orders:read device_ipad']] as const) {
+    for (const [device, scope] of [
+      ['iphone', 'device_iphone orders:read'],
+      ['ipad', 'orders:read device_ipad'],
+    ] as const) {
       const again = await passwordGrant(gateway().urls.http!, DEMO.alice.username, DEMO.alice.password, scope);
       expect(again.status).toBe(200);
       expect(again.json.access_token).toBe(tokens[device]!.access_token);

@@ -30,7 +30,9 @@ export function assertBuilt(): void {
       throw new Error(`${relative(ROOT, compiled)} is missing: run \`npm run build\` first (\`npm test\` does)`);
     }
     if (statSync(source).mtimeMs > builtAt) {
-      throw new Error(`${relative(ROOT, compiled)} is older than ${relative(ROOT, source)}: run \`npm run build\` first (\`npm test\` does)`);
+      throw new Error(
+        `${relative(ROOT, compiled)} is older than ${relative(ROOT, source)}: run \`npm run build\` first (\`npm test\` does)`,
+      );
     }
   }
 }
@@ -106,7 +108,9 @@ export class GatewayProcess {
       const found = this.logLines.find(matches);
       if (found) return found;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`the gateway exited (${this.child.exitCode ?? this.child.signalCode}) before logging what was awaited:\n${this.output}`);
+        throw new Error(
+          `the gateway exited (${this.child.exitCode ?? this.child.signalCode}) before logging what was awaited:\n${this.output}`,
+        );
       }
       if (Date.now() > deadline) throw new Error(`the gateway did not log what was awaited within ${timeoutMs} ms:\n${this.output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));

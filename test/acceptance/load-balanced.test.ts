@@ -45,7 +45,10 @@ describe('instances sharing Redis and TOKEN_SECRET', () => {
     expect(fromB.json.access_token).toBe(fromA.json.access_token); // the same device, the same token
     expect((await orders(b, fromA.json.access_token)).status).toBe(200);
 
-    const revoked = await request(`${b.urls.http}/revoke`, { headers: { authorization: DEMO_BASIC }, body: form({ token: fromA.json.access_token }) });
+    const revoked = await request(`${b.urls.http}/revoke`, {
+      headers: { authorization: DEMO_BASIC },
+      body: form({ token: fromA.json.access_token }),
+    });
     expect(revoked.status).toBe(200);
     expect((await orders(a, fromA.json.access_token)).status).toBe(401);
   });

@@ -145,7 +145,9 @@ describe('the gateway never logs a secret', () => {
     expect((await post('/introspect', form({ token: live }), asClient)).json.active).toBe(true);
     expect((await request(`${base}/api/orders`, { headers: { authorization: `Bearer ${iphone.json.access_token}` } })).status).toBe(200);
     expect((await request(`${base}/api/orders?access_token=${encodeURIComponent(live)}`)).status).toBeLessThan(500);
-    expect((await post('/revoke', form({ token: iphone.json.refresh_token, token_type_hint: 'refresh_token' }), asClient)).status).toBe(200);
+    expect((await post('/revoke', form({ token: iphone.json.refresh_token, token_type_hint: 'refresh_token' }), asClient)).status).toBe(
+      200,
+    );
     expect((await request(`${base}/api/orders`, { headers: { authorization: `Bearer ${iphone.json.access_token}` } })).status).toBe(401);
     expect((await post('/introspect', form({ token: iphone.json.access_token }), asClient)).json).toEqual({ active: false });
 
@@ -157,15 +159,27 @@ describe('the gateway never logs a secret', () => {
     ] as const) {
       expect((await login(username, password, 'device_ipad')).status).toBe(400);
     }
-    expect((await post('/token', form({ grant_type: 'password', ...ERIN }), { authorization: basic(CLIENT.clientId, WRONG_CLIENT_SECRET) })).status).toBe(401);
-    expect((await post('/token', form({ grant_type: 'password', ...ERIN, client_id: CLIENT.clientId, client_secret: WRONG_CLIENT_SECRET }))).status).toBe(401);
-    expect((await post('/introspect', form({ token: live }), { authorization: basic('no-such-client', WRONG_CLIENT_SECRET) })).status).toBe(401);
+    expect(
+      (await post('/token', form({ grant_type: 'password', ...ERIN }), { authorization: basic(CLIENT.clientId, WRONG_CLIENT_SECRET) }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await post('/token', form({ grant_type: 'password', ...ERIN, client_id: CLIENT.clientId, client_secret: WRONG_CLIENT_SECRET })))
+        .status,
+    ).toBe(401);
+    expect((await post('/introspect', form({ token: live }), { authorization: basic('no-such-client', WRONG_CLIENT_SECRET) })).status).toBe(
+      401,
+    );
 
     // Malformed requests that still carry secrets.
     const malformed: [string, string, Record<string, string>][] = [
       ['/token', `${form({ grant_type: 'password', ...ERIN })}&password=${ERIN.password}`, asClient], // repeated parameter
       ['/token', JSON.stringify({ grant_type: 'password', ...ERIN }), { ...asClient, 'content-type': 'application/json' }],
-      ['/token', form({ grant_type: 'password', ...ERIN }), { ...asClient, 'content-type': 'application/x-www-form-urlencoded; charset=utf-16' }],
+      [
+        '/token',
+        form({ grant_type: 'password', ...ERIN }),
+        { ...asClient, 'content-type': 'application/x-www-form-urlencoded; charset=utf-16' },
+      ],
       ['/token', form({ grant_type: 'password', ...ERIN, client_secret: CLIENT.clientSecret }), asClient], // two client authentications
       ['/token', `${form({ grant_type: 'password', ...ERIN })}&pad=${'x'.repeat(20_000)}`, asClient], // beyond the body limit
       ['/token', form({ grant_type: 'refresh_token', refresh_token: `${live}%` }), asClient], // bad percent-encoding
@@ -180,11 +194,20 @@ describe('the gateway never logs a secret', () => {
       expect(answer.status).toBeLessThan(500);
     }
     // Secrets in the query string, where they do not belong: the logged URL must not carry them.
-    const inQuery = await post(`/token?client_secret=${CLIENT.clientSecret}&password=${ERIN.password}`, form({ grant_type: 'password', ...ERIN }), asClient);
+    const inQuery = await post(
+      `/token?client_secret=${CLIENT.clientSecret}&password=${ERIN.password}`,
+      form({ grant_type: 'password', ...ERIN }),
+      asClient,
+    );
     expect(inQuery.status).toBeLessThan(500);
     remember('access token', inQuery.json?.access_token);
     remember('refresh token', inQuery.json?.refresh_token);
-    for (const authorization of [`Bearer ${live}x`, `Bearer ${live} ${live}`, `bearer  ${ERIN.password}`, `Basic ${basic(CLIENT.clientId, CLIENT.clientSecret)}`]) {
+    for (const authorization of [
+      `Bearer ${live}x`,
+      `Bearer ${live} ${live}`,
+      `bearer  ${ERIN.password}`,
+      `Basic ${basic(CLIENT.clientId, CLIENT.clientSecret)}`,
+    ]) {
       const answer = await request(`${base}/api/orders`, { headers: { authorization } });
       expect([400, 401]).toContain(answer.status);
     }
@@ -196,7 +219,9 @@ describe('the gateway never logs a secret', () => {
     expect((await request(`${base}/api/orders`, { headers: { authorization: `Bearer ${live}` } })).status).toBe(503);
     expect((await post('/introspect', form({ token: live }), asClient)).status).toBe(503);
     expect((await post('/revoke', form({ token: live }), asClient)).status).toBe(503);
-    expect((await post('/token', form({ grant_type: 'refresh_token', refresh_token: current.json.refresh_token }), asClient)).status).toBe(503);
+    expect((await post('/token', form({ grant_type: 'refresh_token', refresh_token: current.json.refresh_token }), asClient)).status).toBe(
+      503,
+    );
     await gateway.waitForLog((line) => /Redis connection lost/.test(line.msg ?? ''));
     redis = await startRedis({ port });
     await requirePassword(redis);

@@ -18,7 +18,8 @@ const TOKEN_SECRET = `observability-${randomBytes(24).toString('base64url')}`;
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -36,7 +37,12 @@ describe('probes and metrics on Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    gateway = await startGateway({ HTTPS_PORT: 'off', REDIS_URL: redis.url, REDIS_KEY_PREFIX: uniquePrefix('observability'), TOKEN_SECRET });
+    gateway = await startGateway({
+      HTTPS_PORT: 'off',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: uniquePrefix('observability'),
+      TOKEN_SECRET,
+    });
     url = gateway.urls.http!;
   });
   afterAll(async () => {
@@ -62,11 +68,25 @@ describe('probes and metrics on Redis', () => {
     const metrics = await request(`${url}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
-    expect(sample(metrics.text, 'gateway_http_requests_total', { endpoint: '/token', grant_type: 'password', status: '200', outcome: 'success' })).toBe(1);
+    expect(
+      sample(metrics.text, 'gateway_http_requests_total', {
+        endpoint: '/token',
+        grant_type: 'password',
+        status: '200',
+        outcome: 'success',
+      }),
+    ).toBe(1);
     expect(sample(metrics.text, 'gateway_http_requests_total', { endpoint: '/api/orders', status: '200' })).toBe(1);
     expect(sample(metrics.text, 'gateway_http_request_duration_seconds_count', { endpoint: '/api/orders' })).toBe(2);
     expect(metrics.text).toContain('nodejs_eventloop_lag_seconds');
-    for (const secret of [issued.json.access_token, issued.json.refresh_token, DEMO.clientSecret, DEMO.alice.password, DEMO_BASIC.slice(6), TOKEN_SECRET]) {
+    for (const secret of [
+      issued.json.access_token,
+      issued.json.refresh_token,
+      DEMO.clientSecret,
+      DEMO.alice.password,
+      DEMO_BASIC.slice(6),
+      TOKEN_SECRET,
+    ]) {
       expect(metrics.text).not.toContain(secret);
       expect(gateway.output).not.toContain(secret);
     }
@@ -105,7 +125,9 @@ describe('buffered logs', () => {
     // A request kept in flight (half its body sent) holds the graceful shutdown up.
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /token HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${DEMO_BASIC}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant`);
+    socket.write(
+      `POST /token HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${DEMO_BASIC}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant`,
+    );
     await request(`${gateway.urls.http!}/api/orders`, { headers: { 'x-request-id': 'before-the-signals' } });
     gateway.child.kill('SIGTERM');
     await gateway.waitForLog((line) => /^shutting down/.test(line.msg ?? ''));

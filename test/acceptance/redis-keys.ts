@@ -1,7 +1,10 @@
 import { allKeysWithPrefix, cleanupPrefix, createTestRedis, type TestRedisClient } from '../support/redis';
 
 /** Runs `use` with a fresh client of the test Redis (or Cluster), quitting it afterwards. */
-export async function withTestRedis<T>(use: (client: TestRedisClient) => Promise<T>, connect: () => TestRedisClient = createTestRedis): Promise<T> {
+export async function withTestRedis<T>(
+  use: (client: TestRedisClient) => Promise<T>,
+  connect: () => TestRedisClient = createTestRedis,
+): Promise<T> {
   const client = connect();
   try {
     return await use(client);

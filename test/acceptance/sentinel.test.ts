@@ -36,7 +36,13 @@ const login = (scope: string) =>
 const orders = (token: string) => request(`${gateway.urls.http}/api/orders`, { headers: { authorization: `Bearer ${token}` } });
 
 it('says it runs on the Sentinel master and walks the device story', async () => {
-  expect(gateway.logLines.some((line) => line.msg === `token store: Redis Sentinel master at ${sentinel.name} via sentinels ${sentinel.sentinels[0]!.host}:${sentinel.sentinels[0]!.port}`)).toBe(true);
+  expect(
+    gateway.logLines.some(
+      (line) =>
+        line.msg ===
+        `token store: Redis Sentinel master at ${sentinel.name} via sentinels ${sentinel.sentinels[0]!.host}:${sentinel.sentinels[0]!.port}`,
+    ),
+  ).toBe(true);
   const iphone = await login('device_iphone orders:read');
   const ipad = await login('device_ipad orders:read');
   expect(iphone.status).toBe(200);
@@ -64,7 +70,10 @@ it('answers 503 during a failover and serves the same tokens from the promoted r
   expect(after.json).toMatchObject({ user: 'alice', device: 'device_iphone' });
   expect((await request(`${gateway.urls.http}/healthz`)).json).toEqual({ status: 'ok', store: 'redis' });
 
-  const revoked = await request(`${gateway.urls.http}/revoke`, { headers: { authorization: DEMO_BASIC }, body: form({ token: iphone.json.access_token }) });
+  const revoked = await request(`${gateway.urls.http}/revoke`, {
+    headers: { authorization: DEMO_BASIC },
+    body: form({ token: iphone.json.access_token }),
+  });
   expect(revoked.status).toBe(200);
   expect((await orders(iphone.json.access_token)).status).toBe(401);
 }, 30_000);

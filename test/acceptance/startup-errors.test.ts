@@ -75,8 +75,16 @@ const CONFIG_CASES: readonly [string, Parameters<typeof configFile>[0], string][
     (config) => (config.users[1]!.password = 'builder'),
     'users[1] must have exactly one of password and passwordHash',
   ],
-  ['no users for the password grant', (config) => delete (config as Record<string, unknown>).users, 'users is required when a client may use the password grant'],
-  ['a non-positive token lifetime', (config) => (config.clients[0]!.accessTokenTtl = 0), 'clients[0].accessTokenTtl must be a positive integer'],
+  [
+    'no users for the password grant',
+    (config) => delete (config as Record<string, unknown>).users,
+    'users is required when a client may use the password grant',
+  ],
+  [
+    'a non-positive token lifetime',
+    (config) => (config.clients[0]!.accessTokenTtl = 0),
+    'clients[0].accessTokenTtl must be a positive integer',
+  ],
   ['no clients', (config) => (config.clients = []), 'clients must list at least one client'],
   ['a list instead of an object', '[]', 'the config must be a JSON object'],
 ];
@@ -84,13 +92,29 @@ const CONFIG_CASES: readonly [string, Parameters<typeof configFile>[0], string][
 const ENV_CASES: readonly [string, Record<string, string>, RegExp][] = [
   ['a bad PORT', { PORT: 'http' }, /^config error: PORT must be a port number from 0 to 65535 or "off" \(got "http"\)$/],
   ['a bad HTTPS_PORT', { HTTPS_PORT: '70000' }, /^config error: HTTPS_PORT must be a port number/],
-  ['a REDIS_URL that is not a Redis URL', { REDIS_URL: 'http://localhost:6379' }, /^config error: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+  [
+    'a REDIS_URL that is not a Redis URL',
+    { REDIS_URL: 'http://localhost:6379' },
+    /^config error: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/,
+  ],
   ['a REDIS_URL that is not a URL', { REDIS_URL: 'localhost:6379' }, /^config error: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
-  ['both REDIS_URL and REDIS_CLUSTER_NODES', { REDIS_URL: 'redis://10.0.0.1:6379', REDIS_CLUSTER_NODES: '10.0.0.1:7000' }, /^config error: REDIS_URL and REDIS_CLUSTER_NODES are both set/],
-  ['a bad REDIS_CLUSTER_NODES entry', { REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' }, /^config error: REDIS_CLUSTER_NODES\[1\] must be host:port/],
+  [
+    'both REDIS_URL and REDIS_CLUSTER_NODES',
+    { REDIS_URL: 'redis://10.0.0.1:6379', REDIS_CLUSTER_NODES: '10.0.0.1:7000' },
+    /^config error: REDIS_URL and REDIS_CLUSTER_NODES are both set/,
+  ],
+  [
+    'a bad REDIS_CLUSTER_NODES entry',
+    { REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' },
+    /^config error: REDIS_CLUSTER_NODES\[1\] must be host:port/,
+  ],
   ['a REDIS_KEY_PREFIX with a hash tag', { REDIS_KEY_PREFIX: 'gw:{x}:' }, /^config error: REDIS_KEY_PREFIX must not contain/],
   ['TLS_CERT without TLS_KEY', { HTTPS_PORT: '0', TLS_CERT: '/etc/ssl/cert.pem' }, /^config error: TLS_CERT is set but TLS_KEY is not/],
-  ['unreadable certificate files', { HTTPS_PORT: '0', TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' }, /^config error: TLS_CERT file \/nonexistent\/cert.pem cannot be read: ENOENT/],
+  [
+    'unreadable certificate files',
+    { HTTPS_PORT: '0', TLS_CERT: '/nonexistent/cert.pem', TLS_KEY: '/nonexistent/key.pem' },
+    /^config error: TLS_CERT file \/nonexistent\/cert.pem cannot be read: ENOENT/,
+  ],
   ['a bad LOG_LEVEL', { LOG_LEVEL: 'verbose' }, /^config error: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
   ['a bad TRUST_PROXY', { TRUST_PROXY: '10.0.0.0/99' }, /^config error: TRUST_PROXY must be/],
   ['a bad SHUTDOWN_TIMEOUT', { SHUTDOWN_TIMEOUT: 'soon' }, /^config error: SHUTDOWN_TIMEOUT must be a positive number of seconds/],
@@ -146,7 +170,9 @@ describe('a wrong environment', () => {
     expect(expectOneClearLine(await failure('redis password', {}), 78)).toBe(
       'config error: REDIS_URL must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0 (got "http://gateway:***@redis.internal:6379/")',
     );
-    expect(expectOneClearLine(await failure('short secret', {}), 78)).toBe('config error: TOKEN_SECRET must be at least 32 characters long');
+    expect(expectOneClearLine(await failure('short secret', {}), 78)).toBe(
+      'config error: TOKEN_SECRET must be at least 32 characters long',
+    );
   });
 });
 

@@ -1,7 +1,17 @@
 import express, { type Express } from 'express';
 import request from 'supertest';
 import { createTokenRouter, requireToken, type ClientRecord, type TokenRouterOptions, type TokenStore } from '../../lib';
-import { basicHeader, form, formUrlEncode, openStore, SCOPES, STORE_KINDS, USERS, type StoreHandle, type StoreKind } from '../support/token-app';
+import {
+  basicHeader,
+  form,
+  formUrlEncode,
+  openStore,
+  SCOPES,
+  STORE_KINDS,
+  USERS,
+  type StoreHandle,
+  type StoreKind,
+} from '../support/token-app';
 
 export { form, formUrlEncode, SCOPES, STORE_KINDS, USERS, type StoreKind };
 
@@ -20,7 +30,11 @@ export const MOBILE_APP = {
   refreshTokenTtl: 7200,
 } satisfies ClientRecord;
 
-export const WEB_APP = { clientId: 'web-app', clientSecret: 'web-app-secret', grants: ['password', 'refresh_token'] } satisfies ClientRecord;
+export const WEB_APP = {
+  clientId: 'web-app',
+  clientSecret: 'web-app-secret',
+  grants: ['password', 'refresh_token'],
+} satisfies ClientRecord;
 
 export const REPORTING = {
   clientId: 'reporting',
@@ -31,7 +45,12 @@ export const REPORTING = {
 } satisfies ClientRecord;
 
 /** A resource server: may introspect every client's tokens (RFC 7662 §2.2). */
-export const ORDERS_API = { clientId: 'orders-api', clientSecret: 'orders-api-secret', grants: [], resourceServer: true } satisfies ClientRecord;
+export const ORDERS_API = {
+  clientId: 'orders-api',
+  clientSecret: 'orders-api-secret',
+  grants: [],
+  resourceServer: true,
+} satisfies ClientRecord;
 
 /** Every character RFC 6749 §2.3.1 makes a client form-urlencode before base64. */
 export const ODD_CLIENT = {
@@ -61,7 +80,6 @@ export function rawBasic(clientId: string, clientSecret: string): string {
 
 /** RFC 6749 §5.2 / RFC 6750 §3: the characters an `error_description` may use. */
 export const DESCRIPTION_CHARSET = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
-
 
 /** The token router at the root, `GET /api/orders` (needs `orders:read`, realm "orders") and `GET /api/me`. */
 export function complianceApp(store: TokenStore, overrides: Partial<TokenRouterOptions> = {}): Express {

@@ -40,11 +40,19 @@ describe.each(STORE_KINDS)('RFC 6749 token endpoint on %s', (kind) => {
       // The space written as %20 instead of + decodes to the same secret.
       const percentSpace = `p%3Ass%25w%2Brd%20${encodeURIComponent('ü')}%2F%3D%26`;
       expect(decodeURIComponent(percentSpace)).toBe(secret);
-      const ok = await request(suite.app).post('/token').set('Authorization', rawBasic(encodedId, percentSpace)).type('form').send('grant_type=client_credentials');
+      const ok = await request(suite.app)
+        .post('/token')
+        .set('Authorization', rawBasic(encodedId, percentSpace))
+        .type('form')
+        .send('grant_type=client_credentials');
       expect(ok.status).toBe(200);
       // A literal "+" where the secret has "+" decodes to a space: wrong secret.
       const plusUnencoded = percentSpace.replace('%2B', '+');
-      const wrong = await request(suite.app).post('/token').set('Authorization', rawBasic(encodedId, plusUnencoded)).type('form').send('grant_type=client_credentials');
+      const wrong = await request(suite.app)
+        .post('/token')
+        .set('Authorization', rawBasic(encodedId, plusUnencoded))
+        .type('form')
+        .send('grant_type=client_credentials');
       expect(wrong.status).toBe(401);
       expect(wrong.body.error).toBe('invalid_client');
     });
@@ -136,7 +144,9 @@ describe.each(STORE_KINDS)('RFC 6749 token endpoint on %s', (kind) => {
     });
 
     it('§3.2: "The client MUST use the HTTP POST method when making access token requests" (GET is 405)', async () => {
-      const res = await request(suite.app).get(`/token?${form(ALICE)}`).set('Authorization', basic(MOBILE_APP));
+      const res = await request(suite.app)
+        .get(`/token?${form(ALICE)}`)
+        .set('Authorization', basic(MOBILE_APP));
       expect(res.status).toBe(405);
       expect(res.headers.allow).toBe('POST');
       expect(res.body.access_token).toBeUndefined();
@@ -152,16 +162,19 @@ describe.each(STORE_KINDS)('RFC 6749 token endpoint on %s', (kind) => {
       expect(res.body.error).toBe('invalid_request');
     });
 
-    it.each(['utf-16', 'koi8-r'])('§4.3.2: "with a character encoding of UTF-8": charset=%s is refused (415 invalid_request)', async (charset) => {
-      const res = await request(suite.app)
-        .post('/token')
-        .set('Authorization', basic(MOBILE_APP))
-        .set('Content-Type', `application/x-www-form-urlencoded; charset=${charset}`)
-        .send(form(ALICE));
-      expect(res.status).toBe(415);
-      expect(res.body.error).toBe('invalid_request');
-      expect(res.body.access_token).toBeUndefined();
-    });
+    it.each(['utf-16', 'koi8-r'])(
+      '§4.3.2: "with a character encoding of UTF-8": charset=%s is refused (415 invalid_request)',
+      async (charset) => {
+        const res = await request(suite.app)
+          .post('/token')
+          .set('Authorization', basic(MOBILE_APP))
+          .set('Content-Type', `application/x-www-form-urlencoded; charset=${charset}`)
+          .send(form(ALICE));
+        expect(res.status).toBe(415);
+        expect(res.body.error).toBe('invalid_request');
+        expect(res.body.access_token).toBeUndefined();
+      },
+    );
 
     it('§4.3.2: "charset=UTF-8" on the form content type is accepted', async () => {
       const res = await request(suite.app)
@@ -172,7 +185,7 @@ describe.each(STORE_KINDS)('RFC 6749 token endpoint on %s', (kind) => {
       expect(res.status).toBe(200);
     });
 
-    it('RFC 9110 §15.5.14: a body over the router\'s limit is 413 invalid_request, with no-store', async () => {
+    it("RFC 9110 §15.5.14: a body over the router's limit is 413 invalid_request, with no-store", async () => {
       const res = await token({ ...ALICE, padding: 'x'.repeat(20 * 1024) });
       expect(res.status).toBe(413);
       expect(res.body.error).toBe('invalid_request');
@@ -199,7 +212,10 @@ describe.each(STORE_KINDS)('RFC 6749 token endpoint on %s', (kind) => {
     });
 
     it('§5.2 invalid_grant: "resource owner credentials ... invalid"', async () => {
-      for (const params of [{ ...ALICE, password: 'not-it' }, { ...ALICE, username: 'mallory' }]) {
+      for (const params of [
+        { ...ALICE, password: 'not-it' },
+        { ...ALICE, username: 'mallory' },
+      ]) {
         const res = await token(params);
         expect(res.status).toBe(400);
         expect(res.body.error).toBe('invalid_grant');

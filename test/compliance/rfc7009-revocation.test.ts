@@ -80,7 +80,7 @@ describe.each(STORE_KINDS)('RFC 7009 token revocation on %s', (kind) => {
     expect(await apiStatus(access_token)).toBe(200);
   });
 
-  it('§2.1: revoking one device\'s token leaves the same user\'s other devices alone', async () => {
+  it("§2.1: revoking one device's token leaves the same user's other devices alone", async () => {
     const ipad = await passwordTokens(suite.app, 'device_ipad_2');
     const iphone = await passwordTokens(suite.app, 'device_iphone_2');
     expect((await revoke({ token: iphone.access_token })).status).toBe(200);

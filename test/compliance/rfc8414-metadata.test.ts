@@ -64,7 +64,9 @@ describe('RFC 8414 authorization server metadata', () => {
   it('§2 grant_types_supported: only the grants some static client may use; every grant for a client lookup function', async () => {
     const passwordOnly = await request(mounted('/', { clients: [MOBILE_APP] })).get(WELL_KNOWN);
     expect(passwordOnly.body.grant_types_supported).toEqual(['password', 'refresh_token']);
-    const lookup = await request(mounted('/', { clients: (id: string) => (id === MOBILE_APP.clientId ? MOBILE_APP : undefined) })).get(WELL_KNOWN);
+    const lookup = await request(mounted('/', { clients: (id: string) => (id === MOBILE_APP.clientId ? MOBILE_APP : undefined) })).get(
+      WELL_KNOWN,
+    );
     expect(lookup.body.grant_types_supported).toEqual(['password', 'client_credentials', 'refresh_token']);
   });
 
@@ -110,7 +112,10 @@ describe('RFC 8414 authorization server metadata', () => {
 
   it('§2 issuer "uses the https scheme": behind a proxy the derived issuer follows X-Forwarded-Proto/-Host when Express trusts the proxy', async () => {
     const forwarded = { 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'login.example.com' };
-    const trusted = await request(mounted('/', {}, true)).get(WELL_KNOWN).set('Host', 'internal:8280').set(forwarded);
+    const trusted = await request(mounted('/', {}, true))
+      .get(WELL_KNOWN)
+      .set('Host', 'internal:8280')
+      .set(forwarded);
     expect(trusted.body.issuer).toBe('https://login.example.com');
     expect(trusted.body.token_endpoint).toBe('https://login.example.com/token');
     const untrusted = await request(mounted('/')).get(WELL_KNOWN).set('Host', 'internal:8280').set(forwarded);

@@ -15,7 +15,10 @@ describe('the shipped config', () => {
     const config = readGatewayConfig(SHIPPED_CONFIG);
     expect(config.clients).toHaveLength(1);
     expect(config.clients[0]!.grants).toEqual(['password', 'refresh_token', 'client_credentials']);
-    expect(config.users!.map((user) => Object.keys(user).filter((key) => key.startsWith('password')))).toEqual([['password'], ['passwordHash']]);
+    expect(config.users!.map((user) => Object.keys(user).filter((key) => key.startsWith('password')))).toEqual([
+      ['password'],
+      ['passwordHash'],
+    ]);
     expect(config.scopes).toEqual({ 'orders:read': ['subscriber', 'admin'], 'orders:write': ['admin'] });
   });
 
@@ -104,7 +107,9 @@ describe('the device session and abuse options in the config', () => {
     expect(startupError(configWith((c) => (c.onDeviceLimit = 'drop')))).toBe('onDeviceLimit must be "end-oldest" or "refuse"');
     expect(startupError(configWith((c) => (c.deviceEndpoints = 'yes')))).toBe('deviceEndpoints must be a boolean');
     expect(startupError(configWith((c) => (c.refreshGracePeriod = -1)))).toMatch(/^refreshGracePeriod must be a non-negative integer/);
-    expect(startupError(configWith((c) => (c.clients[0]!.maxDevicesPerUser = 1.5)))).toMatch(/^clients\[0\]\.maxDevicesPerUser must be a non-negative integer/);
+    expect(startupError(configWith((c) => (c.clients[0]!.maxDevicesPerUser = 1.5)))).toMatch(
+      /^clients\[0\]\.maxDevicesPerUser must be a non-negative integer/,
+    );
     expect(startupError(configWith((c) => (c.clients[0]!.requireDevice = 'true')))).toBe('clients[0].requireDevice must be a boolean');
     expect(startupError(configWith((c) => (c.loginLockout = { perIp: 0 })))).toMatch(/^loginLockout\.perIp must be a positive integer/);
     expect(startupError(configWith((c) => (c.loginLockout = { tries: 3 })))).toMatch(/^loginLockout\.tries is not an option/);
@@ -112,7 +117,9 @@ describe('the device session and abuse options in the config', () => {
 
   it('refuses a misspelt option as an unknown field', () => {
     expect(configErrorMessage(() => configWith((c) => (c.maxDevices = 5)))).toMatch(/^maxDevices is not a known field/);
-    expect(configErrorMessage(() => configWith((c) => (c.clients[0]!.deviceEndpoints = true)))).toMatch(/^clients\[0\]\.deviceEndpoints is not a known field/);
+    expect(configErrorMessage(() => configWith((c) => (c.clients[0]!.deviceEndpoints = true)))).toMatch(
+      /^clients\[0\]\.deviceEndpoints is not a known field/,
+    );
   });
 });
 
@@ -133,8 +140,12 @@ describe('checkGatewayConfig()', () => {
     expect(configErrorMessage(() => checkGatewayConfig({ clients: {} }))).toBe('clients must be an array');
     expect(configErrorMessage(() => checkGatewayConfig({ clients: ['demo'] }))).toBe('clients[0] must be an object');
     expect(configErrorMessage(() => checkGatewayConfig({ clients: [{}], users: {} }))).toBe('users must be an array');
-    expect(configErrorMessage(() => checkGatewayConfig({ clients: [{}], scopes: [] }))).toBe('scopes must be an object mapping each scope to an array of role names');
-    expect(configErrorMessage(() => checkGatewayConfig({ clients: [{}], deviceScopePatterns: [/x/] }))).toBe('deviceScopePatterns[0] must be a string (a regular expression)');
+    expect(configErrorMessage(() => checkGatewayConfig({ clients: [{}], scopes: [] }))).toBe(
+      'scopes must be an object mapping each scope to an array of role names',
+    );
+    expect(configErrorMessage(() => checkGatewayConfig({ clients: [{}], deviceScopePatterns: [/x/] }))).toBe(
+      'deviceScopePatterns[0] must be a string (a regular expression)',
+    );
     expect(configErrorMessage(() => checkGatewayConfig(null))).toMatch(/^the config must be a JSON object/);
   });
 });
@@ -145,7 +156,9 @@ describe('readGatewayConfig()', () => {
 
   it('names the file when it cannot be read or is not JSON, and for a wrong shape', () => {
     const missing = join(dir, 'missing.json');
-    expect(configErrorMessage(() => readGatewayConfig(missing))).toMatch(new RegExp(`^GATEWAY_CONFIG file ${missing} cannot be read: ENOENT`));
+    expect(configErrorMessage(() => readGatewayConfig(missing))).toMatch(
+      new RegExp(`^GATEWAY_CONFIG file ${missing} cannot be read: ENOENT`),
+    );
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ clients: [] }');
     expect(configErrorMessage(() => readGatewayConfig(broken))).toMatch(new RegExp(`^GATEWAY_CONFIG file ${broken} is not valid JSON: `));

@@ -107,7 +107,11 @@ describe('createGateway()', () => {
       const { app, logs } = gatewayWithLogs(store);
       for (const path of ['/healthz', '/livez', '/readyz', '/metrics']) await request(app).get(path);
       await request(app).get('/api/orders');
-      expect(logs().filter((line) => line.res).map((line) => [line.req.url, line.level])).toEqual([
+      expect(
+        logs()
+          .filter((line) => line.res)
+          .map((line) => [line.req.url, line.level]),
+      ).toEqual([
         ['/healthz', 20],
         ['/livez', 20],
         ['/readyz', 20],
@@ -132,9 +136,18 @@ describe('createGateway()', () => {
         ['GET', '/api/orders?access_token=[redacted]&x=[redacted]', 401],
         ['POST', '/revoke', 200],
       ]);
-      expect(requests[1]).toMatchObject({ req: { id: 'lb-1234' }, oauth: { clientId: 'demo-app', username: 'alice', device: 'device_iphone' } });
+      expect(requests[1]).toMatchObject({
+        req: { id: 'lb-1234' },
+        oauth: { clientId: 'demo-app', username: 'alice', device: 'device_iphone' },
+      });
       const text = lines.join('');
-      for (const secret of [issued.body.access_token, issued.body.refresh_token, DEMO.clientSecret, DEMO.alice.password, DEMO_BASIC.slice(6)]) {
+      for (const secret of [
+        issued.body.access_token,
+        issued.body.refresh_token,
+        DEMO.clientSecret,
+        DEMO.alice.password,
+        DEMO_BASIC.slice(6),
+      ]) {
         expect(text).not.toContain(secret);
       }
       expect(text).not.toMatch(/authorization/i);
@@ -219,7 +232,10 @@ describe('createGateway() on Redis', () => {
     expect(issued.status).toBe(503);
     expect(issued.body.error).toBe('temporarily_unavailable');
     const requestLines = logs().filter((line) => line.res);
-    expect(requestLines.map((line) => [line.level, line.res.statusCode])).toEqual([[40, 503], [40, 503]]);
+    expect(requestLines.map((line) => [line.level, line.res.statusCode])).toEqual([
+      [40, 503],
+      [40, 503],
+    ]);
     expect(requestLines.every((line) => line.err === undefined)).toBe(true);
   });
 });

@@ -25,7 +25,11 @@ describe('readEnvironment()', () => {
   });
 
   it('treats blank variables as unset', () => {
-    expect(readEnvironment({ PORT: '', REDIS_URL: ' ', TOKEN_SECRET: '' })).toMatchObject({ httpPort: 8280, redis: undefined, tokenSecrets: [] });
+    expect(readEnvironment({ PORT: '', REDIS_URL: ' ', TOKEN_SECRET: '' })).toMatchObject({
+      httpPort: 8280,
+      redis: undefined,
+      tokenSecrets: [],
+    });
   });
 
   it('reads ports, "off" and port 0 (any free port)', () => {
@@ -57,18 +61,18 @@ describe('readEnvironment()', () => {
   });
 
   it('reads REDIS_CLUSTER_NODES, IPv6 included, with REDIS_USERNAME and REDIS_PASSWORD', () => {
-    expect(
-      readEnvironment({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, [::1]:7001', REDIS_USERNAME: 'gw', REDIS_PASSWORD: 'pw' }).redis,
-    ).toEqual({
-      kind: 'cluster',
-      nodes: [
-        { host: '10.0.0.1', port: 7000 },
-        { host: '::1', port: 7001 },
-      ],
-      display: '10.0.0.1:7000,::1:7001',
-      username: 'gw',
-      password: 'pw',
-    });
+    expect(readEnvironment({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, [::1]:7001', REDIS_USERNAME: 'gw', REDIS_PASSWORD: 'pw' }).redis).toEqual(
+      {
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.1', port: 7000 },
+          { host: '::1', port: 7001 },
+        ],
+        display: '10.0.0.1:7000,::1:7001',
+        username: 'gw',
+        password: 'pw',
+      },
+    );
     expect(configErrorOf({ REDIS_CLUSTER_NODES: '10.0.0.1:0' })).toMatch(/^REDIS_CLUSTER_NODES\[0\] must be host:port/);
   });
 
@@ -89,16 +93,23 @@ describe('readEnvironment()', () => {
       name: 'tokens-1',
     });
     expect(configErrorOf({ REDIS_SENTINELS: 'sentinel.internal' })).toMatch(/^REDIS_SENTINELS\[0\] must be host:port/);
-    expect(configErrorOf({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' })).toMatch(/^REDIS_SENTINEL_NAME must be a master name/);
+    expect(configErrorOf({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' })).toMatch(
+      /^REDIS_SENTINEL_NAME must be a master name/,
+    );
     expect(configErrorOf({ REDIS_SENTINEL_NAME: 'mymaster' })).toBe('REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not');
-    expect(configErrorOf({ REDIS_URL: 'redis://a:6379', REDIS_SENTINELS: 'a:26379' })).toBe('REDIS_URL and REDIS_SENTINELS are both set: give one of them');
+    expect(configErrorOf({ REDIS_URL: 'redis://a:6379', REDIS_SENTINELS: 'a:26379' })).toBe(
+      'REDIS_URL and REDIS_SENTINELS are both set: give one of them',
+    );
     expect(configErrorOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINELS: 'a:26379' })).toBe(
       'REDIS_URL and REDIS_CLUSTER_NODES and REDIS_SENTINELS are all set: give one of them',
     );
   });
 
   it('reads TOKEN_SECRET and TOKEN_SECRET_PREVIOUS, newest first, without ever echoing them', () => {
-    expect(readEnvironment({ TOKEN_SECRET: SECRET, TOKEN_SECRET_PREVIOUS: `old-${SECRET}` }).tokenSecrets).toEqual([SECRET, `old-${SECRET}`]);
+    expect(readEnvironment({ TOKEN_SECRET: SECRET, TOKEN_SECRET_PREVIOUS: `old-${SECRET}` }).tokenSecrets).toEqual([
+      SECRET,
+      `old-${SECRET}`,
+    ]);
     expect(configErrorOf({ TOKEN_SECRET: 'short' })).toBe('TOKEN_SECRET must be at least 32 characters long');
     expect(configErrorOf({ TOKEN_SECRET_PREVIOUS: SECRET })).toBe('TOKEN_SECRET_PREVIOUS is set but TOKEN_SECRET is not');
   });

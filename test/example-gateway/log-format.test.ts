@@ -34,11 +34,20 @@ describe('prettyLine()', () => {
       oauth: { clientId: 'demo-app', username: 'alice', device: 'device_ipad' },
       msg: 'request completed',
     });
-    expect(prettyLine(line)).toBe('12:00:01.234 INFO  GET /api/orders 200 3ms client=demo-app user=alice device=device_ipad id=lb-1 remoteAddress=::1 userAgent=curl/8\n');
+    expect(prettyLine(line)).toBe(
+      '12:00:01.234 INFO  GET /api/orders 200 3ms client=demo-app user=alice device=device_ipad id=lb-1 remoteAddress=::1 userAgent=curl/8\n',
+    );
   });
 
   it('tells any other line as its message and fields, and an error with its stack', () => {
-    const line = JSON.stringify({ level: 40, time, service: 'example-gateway', redis: 'redis://127.0.0.1:1', err: { message: 'down', stack: 'Error: down\n    at x' }, msg: 'Redis connection lost' });
+    const line = JSON.stringify({
+      level: 40,
+      time,
+      service: 'example-gateway',
+      redis: 'redis://127.0.0.1:1',
+      err: { message: 'down', stack: 'Error: down\n    at x' },
+      msg: 'Redis connection lost',
+    });
     expect(prettyLine(line)).toBe('12:00:01.234 WARN  Redis connection lost redis=redis://127.0.0.1:1\n    Error: down\n        at x\n');
   });
 

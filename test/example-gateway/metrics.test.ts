@@ -13,7 +13,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
     const body = line.slice(name.length + 1, line.lastIndexOf('}'));
-    if (Object.entries(labels).every(([key, value]) => body.includes(`${key}="${value}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Object.entries(labels).every(([key, value]) => body.includes(`${key}="${value}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return undefined;
 }
@@ -27,7 +28,8 @@ describe('endpointOf()', () => {
   });
 
   it('answers "other" for anything else, so clients cannot grow the label set', () => {
-    for (const path of ['/', '/token/x', '/devices/a/b', '/devices/', '/wp-admin', '/TOKEN', '/api/orders/1']) expect(endpointOf(path)).toBe('other');
+    for (const path of ['/', '/token/x', '/devices/a/b', '/devices/', '/wp-admin', '/TOKEN', '/api/orders/1'])
+      expect(endpointOf(path)).toBe('other');
   });
 });
 
@@ -71,7 +73,9 @@ describe('GET /metrics', () => {
     expect(count({ endpoint: '/api/orders', grant_type: 'none', status: '401' })).toBe(1);
     expect(count({ endpoint: 'other', status: '404', outcome: 'not_found' })).toBe(1);
     expect(sample(text, 'gateway_http_request_duration_seconds_count', { endpoint: '/token', grant_type: 'password' })).toBe(2);
-    expect(sample(text, 'gateway_http_request_duration_seconds_bucket', { endpoint: '/token', grant_type: 'password', le: '+Inf' })).toBe(2);
+    expect(sample(text, 'gateway_http_request_duration_seconds_bucket', { endpoint: '/token', grant_type: 'password', le: '+Inf' })).toBe(
+      2,
+    );
     expect(text).toContain('# TYPE gateway_http_request_duration_seconds histogram');
   });
 
@@ -80,7 +84,11 @@ describe('GET /metrics', () => {
     const app = createGateway({ config, store, storeKind: 'memory', metrics });
     for (let i = 0; i < 20; i++) {
       await request(app).get(`/random-${i}`);
-      await request(app).post('/token').set('Authorization', DEMO_BASIC).type('form').send({ grant_type: `g${i}` });
+      await request(app)
+        .post('/token')
+        .set('Authorization', DEMO_BASIC)
+        .type('form')
+        .send({ grant_type: `g${i}` });
     }
     const text = (await request(app).get('/metrics')).text;
     const series = text.split('\n').filter((line) => line.startsWith('gateway_http_requests_total{'));
@@ -106,7 +114,11 @@ describe('GET /metrics', () => {
     const alice = { grant_type: 'password', username: DEMO.alice.username, password: DEMO.alice.password, scope: 'device_tv' };
     await request(app).post('/token').set('Authorization', DEMO_BASIC).type('form').send(alice);
     await request(app).post('/token').set('Authorization', DEMO_BASIC).type('form').send(alice);
-    await request(app).post('/token').set('Authorization', 'Basic ' + Buffer.from('demo-app:wrong').toString('base64')).type('form').send(alice);
+    await request(app)
+      .post('/token')
+      .set('Authorization', 'Basic ' + Buffer.from('demo-app:wrong').toString('base64'))
+      .type('form')
+      .send(alice);
     const text = await metrics.registry.metrics();
     expect(sample(text, 'gateway_audit_events_total', { type: 'issued' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'gateway_audit_events_total', { type: 'reused' })).toBeGreaterThanOrEqual(1);
@@ -145,7 +157,15 @@ describe('GET /metrics', () => {
     await request(app).get(`/api/orders?access_token=${issued.body.access_token}`);
     const text = (await request(app).get('/metrics')).text;
     expect(text).toContain('process_cpu_user_seconds_total');
-    for (const secret of [issued.body.access_token, issued.body.refresh_token, DEMO.clientSecret, DEMO.alice.password, DEMO_BASIC.slice(6), 'alice', 'device_iphone']) {
+    for (const secret of [
+      issued.body.access_token,
+      issued.body.refresh_token,
+      DEMO.clientSecret,
+      DEMO.alice.password,
+      DEMO_BASIC.slice(6),
+      'alice',
+      'device_iphone',
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

@@ -18,9 +18,18 @@ describe('REDIS_URL credentials are masked wherever the URL is displayed', () =>
     [`redis://:${PASSWORD}@127.0.0.1:6379/0`, 'redis://:***@127.0.0.1:6379/0'],
     [`redis://gateway:${PASSWORD}@127.0.0.1:6379/0`, 'redis://gateway:***@127.0.0.1:6379/0'],
     [`redis://127.0.0.1:6379/0?password=${PASSWORD}`, 'redis://127.0.0.1:6379/0?password=***'],
-    [`rediss://redis.internal:6380/2?username=gw&password=${PASSWORD}&family=4`, 'rediss://redis.internal:6380/2?username=gw&password=***&family=4'],
-    [`redis://127.0.0.1:6379?sentinelPassword=${PASSWORD}&password=${PASSWORD}&password=${PASSWORD}`, 'redis://127.0.0.1:6379?sentinelPassword=***&password=***'],
-    [`redis://:${encodeURIComponent('p@ss:w/rd?&=')}@127.0.0.1:6379/0?PASSWORD=${encodeURIComponent('p@ss w&rd')}`, 'redis://:***@127.0.0.1:6379/0?PASSWORD=***'],
+    [
+      `rediss://redis.internal:6380/2?username=gw&password=${PASSWORD}&family=4`,
+      'rediss://redis.internal:6380/2?username=gw&password=***&family=4',
+    ],
+    [
+      `redis://127.0.0.1:6379?sentinelPassword=${PASSWORD}&password=${PASSWORD}&password=${PASSWORD}`,
+      'redis://127.0.0.1:6379?sentinelPassword=***&password=***',
+    ],
+    [
+      `redis://:${encodeURIComponent('p@ss:w/rd?&=')}@127.0.0.1:6379/0?PASSWORD=${encodeURIComponent('p@ss w&rd')}`,
+      'redis://:***@127.0.0.1:6379/0?PASSWORD=***',
+    ],
   ])('shows %s as %s and still connects with the real URL', (url, display) => {
     const target = displayOf(url);
     expect(target.display).toBe(display);

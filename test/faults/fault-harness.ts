@@ -120,7 +120,8 @@ export const password = (base: string, device: string, username = 'alice', pass 
   post(base, '/token', IOS, { grant_type: 'password', username, password: pass, scope: `${device} orders:read` });
 export const refresh = (base: string, refreshToken: string) =>
   post(base, '/token', IOS, { grant_type: 'refresh_token', refresh_token: refreshToken });
-export const clientCredentials = (base: string) => post(base, '/token', SERVICE_AUTH, { grant_type: 'client_credentials', scope: 'orders:read' });
+export const clientCredentials = (base: string) =>
+  post(base, '/token', SERVICE_AUTH, { grant_type: 'client_credentials', scope: 'orders:read' });
 export const revoke = (base: string, token: string) => post(base, '/revoke', IOS, { token });
 export const introspect = (base: string, token: string) => post(base, '/introspect', IOS, { token });
 export const orders = (base: string, token: string) => request(`${base}/api/orders`, { headers: { authorization: `Bearer ${token}` } });

@@ -50,7 +50,8 @@ describe('fault matrix: Redis Sentinel failover', () => {
     const asker = singleClient(`redis://${sentinel.sentinels[0]!.host}:${sentinel.sentinels[0]!.port}`);
     const switched = (async () => {
       for (;;) {
-        const addr = (await asker.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', sentinel.name).catch(() => undefined)) as string[] | undefined;
+        const addr = (await asker.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', sentinel.name).catch(() => undefined)) as
+          string[] | undefined;
         if (addr && addr[1] !== oldMaster) return performance.now();
         if (performance.now() - killedAt > 15_000) return undefined;
         await sleep(20);

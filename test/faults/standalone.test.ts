@@ -56,7 +56,9 @@ afterAll(async () => {
 
 function log(fault: string, seen: Record<string, number>, recoveryMs: number): void {
   const statuses = Object.values(seen);
-  const others = Object.entries(seen).filter(([, status]) => status !== 503).map(([name, status]) => `${name} ${status}`);
+  const others = Object.entries(seen)
+    .filter(([, status]) => status !== 503)
+    .map(([name, status]) => `${name} ${status}`);
   console.log(
     `fault "${fault}": ${statuses.filter((s) => s === 503).length}/${statuses.length} requests answered 503 during the fault` +
       `${others.length ? ` (the others: ${others.join(', ')})` : ''}, slowest ${Math.round(slowest.ms)} ms; ` +
@@ -137,10 +139,13 @@ describe('fault matrix: standalone Redis', () => {
     const filler = 'x'.repeat(16 * 1024);
     let fillers = 0;
     for (;;) {
-      const written = await admin.set(`fault:oom-filler:${fillers}`, filler).then(() => true, (error: Error) => {
-        expect(error.message).toMatch(/^OOM/);
-        return false;
-      });
+      const written = await admin.set(`fault:oom-filler:${fillers}`, filler).then(
+        () => true,
+        (error: Error) => {
+          expect(error.message).toMatch(/^OOM/);
+          return false;
+        },
+      );
       if (!written) break;
       fillers++;
       expect(fillers).toBeLessThan(1_000);
@@ -184,7 +189,8 @@ describe('fault matrix: standalone Redis', () => {
     const gateway = await startGateway(redis, 'fault:readonly-primary:');
     rigs.push({ server: replica, redis, admin: replicaAdmin, gateway });
     // wait until the replica holds what the primary has
-    for (let i = 0; i < 100 && (await replicaAdmin.dbsize()) !== (await rigs.find((r) => r.server === primary)!.admin.dbsize()); i++) await sleep(50);
+    for (let i = 0; i < 100 && (await replicaAdmin.dbsize()) !== (await rigs.find((r) => r.server === primary)!.admin.dbsize()); i++)
+      await sleep(50);
 
     const seen = await expectUnavailable(everyEndpoint(gateway.base, prepared, 'ro'), {
       'POST /introspect': 200,

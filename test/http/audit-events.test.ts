@@ -28,7 +28,12 @@ describe.each(STORES)('audit events (onEvent) on %s', (name, makeStore) => {
   });
 
   const token = (params: Record<string, string>, client = IOS_APP, ip = '198.51.100.20') =>
-    request(app).post('/token').set('X-Forwarded-For', ip).set('Authorization', basic(client.clientId, client.clientSecret)).type('form').send(form(params));
+    request(app)
+      .post('/token')
+      .set('X-Forwarded-For', ip)
+      .set('Authorization', basic(client.clientId, client.clientSecret))
+      .type('form')
+      .send(form(params));
   const login = (scope: string, password = 'wonderland', client = IOS_APP, ip?: string) =>
     token({ grant_type: 'password', username: 'alice', password, scope }, client, ip);
 
@@ -51,7 +56,13 @@ describe.each(STORES)('audit events (onEvent) on %s', (name, makeStore) => {
   it('issued, then reused, with client, user, device, session and IP', async () => {
     const first = await login('device_audit1 orders:read');
     expect(first.status).toBe(200);
-    expect(only('issued')).toMatchObject({ clientId: IOS_APP.clientId, username: 'alice', device: 'device_audit1', ip: '198.51.100.20', sessionId: expect.any(String) });
+    expect(only('issued')).toMatchObject({
+      clientId: IOS_APP.clientId,
+      username: 'alice',
+      device: 'device_audit1',
+      ip: '198.51.100.20',
+      sessionId: expect.any(String),
+    });
     events = [];
     expect((await login('device_audit1 orders:read')).status).toBe(200);
     expect(only('reused')).toMatchObject({ clientId: IOS_APP.clientId, username: 'alice', device: 'device_audit1' });
@@ -75,7 +86,11 @@ describe.each(STORES)('audit events (onEvent) on %s', (name, makeStore) => {
   it('revoked', async () => {
     const first = await login('device_audit3');
     events = [];
-    const revoked = await request(app).post('/revoke').set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret)).type('form').send(form({ token: first.body.access_token }));
+    const revoked = await request(app)
+      .post('/revoke')
+      .set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret))
+      .type('form')
+      .send(form({ token: first.body.access_token }));
     expect(revoked.status).toBe(200);
     expect(only('revoked')).toMatchObject({ clientId: IOS_APP.clientId });
     noSecrets(first.body.access_token);
@@ -97,17 +112,25 @@ describe.each(STORES)('audit events (onEvent) on %s', (name, makeStore) => {
     expect((await login('device_audit6', 'wonderland', capped)).status).toBe(200);
     events = [];
     expect((await login('device_audit7', 'wonderland', capped)).status).toBe(200);
-    expect(only('device_limit')).toMatchObject({ clientId: 'capped-app', username: 'alice', reason: expect.stringContaining('end-oldest') });
+    expect(only('device_limit')).toMatchObject({
+      clientId: 'capped-app',
+      username: 'alice',
+      reason: expect.stringContaining('end-oldest'),
+    });
     expect(only('issued')).toMatchObject({ device: 'device_audit7' });
   });
 
   it('user_auth_failed, then throttled, never with the password tried', async () => {
     const ip = '198.51.100.21';
-    expect((await token({ grant_type: 'password', username: 'bob', password: 'not-bobs-1', scope: 'device_x' }, IOS_APP, ip)).status).toBe(400);
+    expect((await token({ grant_type: 'password', username: 'bob', password: 'not-bobs-1', scope: 'device_x' }, IOS_APP, ip)).status).toBe(
+      400,
+    );
     expect(only('user_auth_failed')).toMatchObject({ clientId: IOS_APP.clientId, username: 'bob', ip });
     await token({ grant_type: 'password', username: 'bob', password: 'not-bobs-2', scope: 'device_x' }, IOS_APP, ip);
     events = [];
-    expect((await token({ grant_type: 'password', username: 'bob', password: 'builder', scope: 'device_x' }, IOS_APP, ip)).status).toBe(429);
+    expect((await token({ grant_type: 'password', username: 'bob', password: 'builder', scope: 'device_x' }, IOS_APP, ip)).status).toBe(
+      429,
+    );
     expect(only('throttled')).toMatchObject({ clientId: IOS_APP.clientId, username: 'bob', ip });
     noSecrets('not-bobs-1', 'not-bobs-2', 'builder');
   });
@@ -115,7 +138,12 @@ describe.each(STORES)('audit events (onEvent) on %s', (name, makeStore) => {
   it('client_auth_failed, then throttled, never with the secret tried', async () => {
     const ip = '198.51.100.22';
     const wrong = (secret: string) =>
-      request(app).post('/token').set('X-Forwarded-For', ip).set('Authorization', basic(ANDROID_APP.clientId, secret)).type('form').send(form({ grant_type: 'password', username: 'alice', password: 'wonderland' }));
+      request(app)
+        .post('/token')
+        .set('X-Forwarded-For', ip)
+        .set('Authorization', basic(ANDROID_APP.clientId, secret))
+        .type('form')
+        .send(form({ grant_type: 'password', username: 'alice', password: 'wonderland' }));
     expect((await wrong('guess-one')).status).toBe(401);
     expect(only('client_auth_failed')).toMatchObject({ clientId: ANDROID_APP.clientId, ip });
     await wrong('guess-two');
@@ -126,8 +154,16 @@ describe.each(STORES)('audit events (onEvent) on %s', (name, makeStore) => {
   });
 
   it('a listener that throws never breaks the request', async () => {
-    const throwing = buildApp(handle.store, { onEvent: () => { throw new Error('listener bug'); } });
-    const res = await request(throwing).post('/token').set('Authorization', basic(SERVICE.clientId, SERVICE.clientSecret)).type('form').send(form({ grant_type: 'client_credentials' }));
+    const throwing = buildApp(handle.store, {
+      onEvent: () => {
+        throw new Error('listener bug');
+      },
+    });
+    const res = await request(throwing)
+      .post('/token')
+      .set('Authorization', basic(SERVICE.clientId, SERVICE.clientSecret))
+      .type('form')
+      .send(form({ grant_type: 'client_credentials' }));
     expect(res.status).toBe(200);
   });
 });

@@ -47,9 +47,9 @@ describe('an ordinary scope that a device pattern matches', () => {
   it('is refused at start-up (it would skip the permission check)', () => {
     const store = new MemoryTokenStore({ secret: SECRET });
     try {
-      expect(() =>
-        createTokenRouter({ store, clients: [IOS_APP], users: USERS, scopes: { ...SCOPES, device_admin: ['admin'] } }),
-      ).toThrow(/device/);
+      expect(() => createTokenRouter({ store, clients: [IOS_APP], users: USERS, scopes: { ...SCOPES, device_admin: ['admin'] } })).toThrow(
+        /device/,
+      );
     } finally {
       store.close();
     }

@@ -25,7 +25,11 @@ function tokenRequest(app: Express, client: Client, params: Record<string, strin
   return request(app).post('/token').set('Authorization', basic(client.clientId, client.clientSecret)).type('form').send(form(params));
 }
 
-async function login(app: Express, scope: string, options: { username?: string; password?: string; client?: Client } = {}): Promise<string> {
+async function login(
+  app: Express,
+  scope: string,
+  options: { username?: string; password?: string; client?: Client } = {},
+): Promise<string> {
   const username = options.username ?? 'alice';
   const password = options.password ?? USERS.find((user) => user.username === username)!.password;
   const res = await tokenRequest(app, options.client ?? IOS_APP, { grant_type: 'password', username, password, scope });
@@ -45,7 +49,10 @@ describe.each(STORES)('the device endpoints on %s', (storeName, makeStore) => {
   afterAll(() => handle.close());
 
   const list = (token: string) => request(app).get('/devices').set('Authorization', bearer(token));
-  const endOne = (token: string, id: string) => request(app).delete(`/devices/${encodeURIComponent(id)}`).set('Authorization', bearer(token));
+  const endOne = (token: string, id: string) =>
+    request(app)
+      .delete(`/devices/${encodeURIComponent(id)}`)
+      .set('Authorization', bearer(token));
   const endOthers = (token: string) => request(app).delete('/devices').set('Authorization', bearer(token));
   const orders = (token: string) => request(app).get('/api/orders').set('Authorization', bearer(token));
 
@@ -208,7 +215,11 @@ describe.each(STORES)('the device endpoints on %s', (storeName, makeStore) => {
 
   it('answers 401 with the RFC 6750 challenge without a token, with a dead one, and 400 for a malformed header', async () => {
     const dead = await login(app, 'device_gone orders:read');
-    await request(app).post('/revoke').set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret)).type('form').send(form({ token: dead }));
+    await request(app)
+      .post('/revoke')
+      .set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret))
+      .type('form')
+      .send(form({ token: dead }));
     const calls = [
       () => request(app).get('/devices'),
       () => request(app).delete('/devices/AAAAAAAAAAAAAAAA'),
@@ -276,7 +287,9 @@ describe('the device endpoints when not switched on', () => {
   it('refuses a deviceEndpoints option that is not a boolean, naming it', () => {
     const store = new MemoryTokenStore({ secret: SECRET });
     try {
-      expect(() => createTokenRouter({ store, clients: [IOS_APP], users: USERS, deviceEndpoints: 'yes' as never })).toThrow('options.deviceEndpoints');
+      expect(() => createTokenRouter({ store, clients: [IOS_APP], users: USERS, deviceEndpoints: 'yes' as never })).toThrow(
+        'options.deviceEndpoints',
+      );
     } finally {
       store.close();
     }
@@ -291,11 +304,27 @@ describe('the device endpoints when Redis cannot be reached', () => {
 
   beforeAll(async () => {
     // A real client pointed at a port nobody listens on, with no offline queue: every command fails at once.
-    redis = new Redis({ host: '127.0.0.1', port: await freePort(), enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 200, disconnectTimeout: 20 });
+    redis = new Redis({
+      host: '127.0.0.1',
+      port: await freePort(),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 200,
+      disconnectTimeout: 20,
+    });
     redis.on('error', () => undefined);
     const store = new RedisTokenStore({ redis, secret: SECRET, operationTimeout: 500 });
     app = express();
-    app.use(createTokenRouter({ store, clients: [IOS_APP], users: USERS, scopes: SCOPES, deviceEndpoints: true, onError: (error) => errors.push(error) }));
+    app.use(
+      createTokenRouter({
+        store,
+        clients: [IOS_APP],
+        users: USERS,
+        scopes: SCOPES,
+        deviceEndpoints: true,
+        onError: (error) => errors.push(error),
+      }),
+    );
     // A well-formed token (made by a store with the same secret), so the call does reach Redis.
     const memory = new MemoryTokenStore({ secret: SECRET });
     token = await login(buildApp(memory), 'device_ipad orders:read');
@@ -373,16 +402,28 @@ describe('the device endpoints cost one Redis round trip each', () => {
     const iphoneId = (listed.body.devices as { id: string; device: string }[]).find((d) => d.device === 'device_iphone')!.id;
 
     let status = 0;
-    expect(await commandsOf(async () => (status = (await request(app).get('/devices').set('Authorization', bearer(ipad))).status))).toEqual(['evalsha']);
+    expect(await commandsOf(async () => (status = (await request(app).get('/devices').set('Authorization', bearer(ipad))).status))).toEqual(
+      ['evalsha'],
+    );
     expect(status).toBe(200);
-    expect(await commandsOf(async () => (status = (await request(app).delete(`/devices/${iphoneId}`).set('Authorization', bearer(ipad))).status))).toEqual(['evalsha']);
+    expect(
+      await commandsOf(
+        async () => (status = (await request(app).delete(`/devices/${iphoneId}`).set('Authorization', bearer(ipad))).status),
+      ),
+    ).toEqual(['evalsha']);
     expect(status).toBe(204);
-    expect(await commandsOf(async () => (status = (await request(app).delete('/devices/nope').set('Authorization', bearer(ipad))).status))).toEqual(['evalsha']);
+    expect(
+      await commandsOf(async () => (status = (await request(app).delete('/devices/nope').set('Authorization', bearer(ipad))).status)),
+    ).toEqual(['evalsha']);
     expect(status).toBe(404);
-    expect(await commandsOf(async () => (status = (await request(app).delete('/devices').set('Authorization', bearer(ipad))).status))).toEqual(['evalsha']);
+    expect(
+      await commandsOf(async () => (status = (await request(app).delete('/devices').set('Authorization', bearer(ipad))).status)),
+    ).toEqual(['evalsha']);
     expect(status).toBe(200);
     // A dead token is found dead in that same one round trip.
-    expect(await commandsOf(async () => (status = (await request(app).get('/devices').set('Authorization', bearer(iphone))).status))).toEqual(['evalsha']);
+    expect(
+      await commandsOf(async () => (status = (await request(app).get('/devices').set('Authorization', bearer(iphone))).status)),
+    ).toEqual(['evalsha']);
     expect(status).toBe(401);
   });
 });

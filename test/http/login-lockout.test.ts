@@ -102,7 +102,12 @@ describe.each(STORES)('brute-force protection on %s', (name, makeStore) => {
         username.toLowerCase() === dave.username && password === dave.password ? { username: dave.username, roles: [] } : undefined,
       loginLockout: { perIp: 4 },
     });
-    const spellings = [dave.username, dave.username.toUpperCase(), `${dave.username[0]!.toUpperCase()}${dave.username.slice(1)}`, dave.username];
+    const spellings = [
+      dave.username,
+      dave.username.toUpperCase(),
+      `${dave.username[0]!.toUpperCase()}${dave.username.slice(1)}`,
+      dave.username,
+    ];
     const statuses: number[] = [];
     for (const spelling of spellings) statuses.push((await login(spelling, 'guess')).status);
     expect(statuses).toEqual([400, 400, 400, 400]);
@@ -124,7 +129,10 @@ describe.each(STORES)('brute-force protection on %s', (name, makeStore) => {
 
   it('shares the count between gateway instances on the same store', async () => {
     const frank = fresh();
-    const [a, b] = [gateway({ users: [{ ...frank, roles: [] }], loginLockout: { perIp: 3 } }), gateway({ users: [{ ...frank, roles: [] }], loginLockout: { perIp: 3 } })];
+    const [a, b] = [
+      gateway({ users: [{ ...frank, roles: [] }], loginLockout: { perIp: 3 } }),
+      gateway({ users: [{ ...frank, roles: [] }], loginLockout: { perIp: 3 } }),
+    ];
     expect([...(await failTimes(a, frank.username, 2)), ...(await failTimes(b, frank.username, 1))]).toEqual([400, 400, 400]);
     expect((await a(frank.username, frank.password)).status).toBe(429);
     expect((await b(frank.username, frank.password)).status).toBe(429);
@@ -140,7 +148,11 @@ describe.each(STORES)('brute-force protection on %s', (name, makeStore) => {
   it('throttles wrong client secrets per (client id, IP) with 429 invalid_client, leaving other IPs alone', async () => {
     const app = gateway({ clientLockout: { perIp: 5 } }).app;
     const attempt = (secret: string, ip: string) =>
-      request(app).post('/token').set('X-Forwarded-For', ip).set('Authorization', basic(IOS_APP.clientId, secret)).type('form')
+      request(app)
+        .post('/token')
+        .set('X-Forwarded-For', ip)
+        .set('Authorization', basic(IOS_APP.clientId, secret))
+        .type('form')
         .send(form({ grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'device_ipad' }));
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await attempt(`wrong-${i}`, '198.51.100.66')).status);
@@ -183,7 +195,10 @@ describe('brute-force protection with Redis unreachable', () => {
       const app = buildApp(store);
       for (const password of ['wrong', 'wonderland']) {
         const started = Date.now();
-        const res = await request(app).post('/token').set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret)).type('form')
+        const res = await request(app)
+          .post('/token')
+          .set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret))
+          .type('form')
           .send(form({ grant_type: 'password', username: 'alice', password, scope: 'device_ipad' }));
         expect(res.status).toBe(503);
         expect(res.body.error).toBe('temporarily_unavailable');

@@ -73,11 +73,14 @@ interface HostileRequest {
 function send(server: Server, agent: Agent, method: string, path: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, agent, headers: { ...headers, 'content-length': String(body.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.setTimeout(5_000, () => req.destroy(new Error(`${method} ${path} did not answer within 5 s`)));
     req.on('error', reject);
     req.end(body);
@@ -113,7 +116,9 @@ function headersOf(request: HostileRequest): Record<string, string> {
   for (const [name, value] of request.extraHeaders) headers[name] = sendable(value);
   if (request.contentType !== undefined) headers['content-type'] = request.contentType;
   if (request.contentEncoding !== undefined) {
-    headers['content-encoding'] = { 'garbage-gzip': 'gzip', 'garbage-deflate': 'deflate', 'gzip-bomb': 'gzip' }[request.contentEncoding as string] ?? request.contentEncoding;
+    headers['content-encoding'] =
+      { 'garbage-gzip': 'gzip', 'garbage-deflate': 'deflate', 'gzip-bomb': 'gzip' }[request.contentEncoding as string] ??
+      request.contentEncoding;
   }
   if (request.authorization !== undefined) headers.authorization = sendable(request.authorization);
   return headers;
@@ -126,7 +131,9 @@ function paramsSent(request: HostileRequest): [string, string][] {
 
 /** The value of a parameter that appears exactly once (what the router would read). */
 function single(request: HostileRequest, name: string): string | undefined {
-  const values = paramsSent(request).filter(([key]) => key === name).map(([, value]) => value);
+  const values = paramsSent(request)
+    .filter(([key]) => key === name)
+    .map(([, value]) => value);
   return values.length === 1 && values[0] !== '' ? values[0] : undefined;
 }
 
@@ -142,7 +149,17 @@ function rightClient(request: HostileRequest): (typeof CLIENTS)[number] | undefi
 // ---------------------------------------------------------------------------------------------
 // Arbitraries
 
-const PARAM_NAMES = ['grant_type', 'username', 'password', 'scope', 'refresh_token', 'client_id', 'client_secret', 'token', 'token_type_hint'];
+const PARAM_NAMES = [
+  'grant_type',
+  'username',
+  'password',
+  'scope',
+  'refresh_token',
+  'client_id',
+  'client_secret',
+  'token',
+  'token_type_hint',
+];
 
 function valueArb(tokens: Tokens) {
   const real = [...tokens.access.map((entry) => entry.token), ...tokens.refresh, ...tokens.dead];
@@ -150,8 +167,26 @@ function valueArb(tokens: Tokens) {
     { weight: 3, arbitrary: fc.constantFrom('password', 'client_credentials', 'refresh_token', 'implicit', 'access_token', 'PASSWORD') },
     { weight: 3, arbitrary: fc.constantFrom(...USERS.flatMap((user) => [user.username, user.password]), 'Alice', 'mallory', 'wrong') },
     { weight: 2, arbitrary: fc.constantFrom(...CLIENTS.flatMap((client) => [client.clientId, client.clientSecret])) },
-    { weight: 2, arbitrary: fc.constantFrom('device_ipad', 'device_ipad orders:read', 'orders:write  device_x', 'device_a device_b', '"', '\\', '\u0000', '%', '%zz') },
-    { weight: 2, arbitrary: fc.constantFrom(...real).chain((token) => fc.constantFrom(token, `${token}x`, token.slice(1), ` ${token}`, token.toUpperCase())) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        'device_ipad',
+        'device_ipad orders:read',
+        'orders:write  device_x',
+        'device_a device_b',
+        '"',
+        '\\',
+        '\u0000',
+        '%',
+        '%zz',
+      ),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom(...real)
+        .chain((token) => fc.constantFrom(token, `${token}x`, token.slice(1), ` ${token}`, token.toUpperCase())),
+    },
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
     { weight: 1, arbitrary: fc.nat({ max: 5000 }).map((length) => 'u'.repeat(length)) }, // long values (limits: 256, 4096)
@@ -162,7 +197,8 @@ function valueArb(tokens: Tokens) {
 function plausibleParamsArb(endpoint: Endpoint, tokens: Tokens): fc.Arbitrary<[string, string][]> {
   const value = valueArb(tokens);
   const real = fc.constantFrom(...tokens.access.map((entry) => entry.token), ...tokens.refresh, ...tokens.dead);
-  const either = <T>(right: fc.Arbitrary<T>, other: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: right }, { weight: 1, arbitrary: other });
+  const either = <T>(right: fc.Arbitrary<T>, other: fc.Arbitrary<T>) =>
+    fc.oneof({ weight: 3, arbitrary: right }, { weight: 1, arbitrary: other });
   const record =
     endpoint.path === '/token'
       ? fc.record(
@@ -175,7 +211,10 @@ function plausibleParamsArb(endpoint: Endpoint, tokens: Tokens): fc.Arbitrary<[s
           },
           { requiredKeys: ['grant_type'] },
         )
-      : fc.record({ token: either(real, value), token_type_hint: either(fc.constantFrom('access_token', 'refresh_token'), value) }, { requiredKeys: ['token'] });
+      : fc.record(
+          { token: either(real, value), token_type_hint: either(fc.constantFrom('access_token', 'refresh_token'), value) },
+          { requiredKeys: ['token'] },
+        );
   return record.map((fields) => Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
@@ -190,17 +229,21 @@ function paramsArb(endpoint: Endpoint, tokens: Tokens) {
     { weight: 2, arbitrary: fc.array(fc.tuple(name, valueArb(tokens)), { maxLength: 8 }) },
   );
   // Sometimes a pair is sent twice (RFC 6749 §3.2: a repeated parameter is invalid_request).
-  return fc.tuple(pairs, fc.nat({ max: 4 }), fc.nat()).map(([list, repeat, at]): [string, string][] =>
-    repeat === 0 && list.length > 0 ? [...list, list[at % list.length]!] : list,
-  );
+  return fc
+    .tuple(pairs, fc.nat({ max: 4 }), fc.nat())
+    .map(([list, repeat, at]): [string, string][] => (repeat === 0 && list.length > 0 ? [...list, list[at % list.length]!] : list));
 }
 
 const rawBody = fc.oneof(
   { weight: 12, arbitrary: fc.constant(undefined) },
   fc.string({ unit: 'binary', maxLength: 200 }).map((text) => Buffer.from(text)),
   fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
-  fc.constantFrom('{"grant_type":"password"}', 'grant_type=password&&&==&', '%', '%%%', 'a=%E0%A4%A', '=', '&', 'a'.repeat(100)).map((text) => Buffer.from(text)),
-  fc.array(fc.constantFrom(...PARAM_NAMES), { maxLength: 6 }).map((names) => Buffer.from(names.map((name) => `${name}=${encodeURIComponent('%')}%`).join('&'))),
+  fc
+    .constantFrom('{"grant_type":"password"}', 'grant_type=password&&&==&', '%', '%%%', 'a=%E0%A4%A', '=', '&', 'a'.repeat(100))
+    .map((text) => Buffer.from(text)),
+  fc
+    .array(fc.constantFrom(...PARAM_NAMES), { maxLength: 6 })
+    .map((names) => Buffer.from(names.map((name) => `${name}=${encodeURIComponent('%')}%`).join('&'))),
 );
 
 /** Sizes around the body limit, and far beyond. */
@@ -210,28 +253,34 @@ const padding = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(100, 4096, 4097, 64 * 1024, 256 * 1024) },
 );
 
-const contentType = fc.oneof({ weight: 3, arbitrary: fc.constant('application/x-www-form-urlencoded') }, fc.constantFrom(
-  'application/x-www-form-urlencoded; charset=utf-8',
-  'application/x-www-form-urlencoded; charset=UTF-8; foo=bar',
-  'application/x-www-form-urlencoded; charset=iso-8859-1',
-  'application/x-www-form-urlencoded; charset=latin1',
-  'application/x-www-form-urlencoded; charset=utf-16',
-  'application/x-www-form-urlencoded; charset=no-such-charset',
-  'application/x-www-form-urlencoded; charset="utf-8',
-  'APPLICATION/X-WWW-FORM-URLENCODED',
-  'application/x-www-form-urlencoded;;;',
-  'application/json',
-  'text/plain',
-  'multipart/form-data; boundary=x',
-  '*/*',
-  ';;',
-  '',
-  undefined,
-));
+const contentType = fc.oneof(
+  { weight: 3, arbitrary: fc.constant('application/x-www-form-urlencoded') },
+  fc.constantFrom(
+    'application/x-www-form-urlencoded; charset=utf-8',
+    'application/x-www-form-urlencoded; charset=UTF-8; foo=bar',
+    'application/x-www-form-urlencoded; charset=iso-8859-1',
+    'application/x-www-form-urlencoded; charset=latin1',
+    'application/x-www-form-urlencoded; charset=utf-16',
+    'application/x-www-form-urlencoded; charset=no-such-charset',
+    'application/x-www-form-urlencoded; charset="utf-8',
+    'APPLICATION/X-WWW-FORM-URLENCODED',
+    'application/x-www-form-urlencoded;;;',
+    'application/json',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    '*/*',
+    ';;',
+    '',
+    undefined,
+  ),
+);
 
 const contentEncoding = fc.oneof(
   { weight: 10, arbitrary: fc.constant(undefined) },
-  { weight: 3, arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'garbage-gzip', 'garbage-deflate', 'gzip-bomb', 'x-unknown') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'garbage-gzip', 'garbage-deflate', 'gzip-bomb', 'x-unknown'),
+  },
 );
 
 function authorizationArb(tokens: Tokens) {
@@ -242,16 +291,42 @@ function authorizationArb(tokens: Tokens) {
     { weight: 1, arbitrary: fc.constantFrom(...CLIENTS).map((client) => basic(client.clientId, `${client.clientSecret}x`)) },
     { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 20 }), fc.string({ maxLength: 20 })).map(([id, secret]) => basic(id, secret)) },
     { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map((text) => `Basic ${Buffer.from(text).toString('base64')}`) },
-    { weight: 1, arbitrary: fc.constantFrom('Basic', 'Basic ', 'Basic ====', 'Basic Og==', 'basic OmE=', 'Basic %%%', `Basic ${Buffer.from('ios-app:%zz').toString('base64')}`, 'Digest x') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'Basic',
+        'Basic ',
+        'Basic ====',
+        'Basic Og==',
+        'basic OmE=',
+        'Basic %%%',
+        `Basic ${Buffer.from('ios-app:%zz').toString('base64')}`,
+        'Digest x',
+      ),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((text) => `Basic ${text}`) },
     { weight: 3, arbitrary: fc.constantFrom(...live, ...tokens.refresh, ...tokens.dead).map((token) => `Bearer ${token}`) },
     {
       weight: 2,
-      arbitrary: fc.constantFrom(...live).chain((token) =>
-        fc.constantFrom(`bearer ${token}`, `Bearer  ${token}`, `Bearer ${token} `, `Bearer ${token}x`, `Bearer ${token} ${token}`, `Bearer ${token},`, `Bearer "${token}"`, `Bearer ${token.slice(0, -1)}`),
-      ),
+      arbitrary: fc
+        .constantFrom(...live)
+        .chain((token) =>
+          fc.constantFrom(
+            `bearer ${token}`,
+            `Bearer  ${token}`,
+            `Bearer ${token} `,
+            `Bearer ${token}x`,
+            `Bearer ${token} ${token}`,
+            `Bearer ${token},`,
+            `Bearer "${token}"`,
+            `Bearer ${token.slice(0, -1)}`,
+          ),
+        ),
     },
-    { weight: 1, arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Bearer  ', 'Bearer =', 'Bearer a=b', 'Bearer ~+/', `Bearer ${'a'.repeat(8000)}`) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Bearer  ', 'Bearer =', 'Bearer a=b', 'Bearer ~+/', `Bearer ${'a'.repeat(8000)}`),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 60 }).map((text) => `Bearer ${text}`) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength: 60 }) },
   );
@@ -259,7 +334,20 @@ function authorizationArb(tokens: Tokens) {
 
 const extraHeaders = fc.array(
   fc.oneof(
-    fc.tuple(fc.constantFrom('accept', 'accept-charset', 'accept-encoding', 'x-forwarded-for', 'x-request-id', 'origin', 'cookie', 'user-agent', 'expect-ct'), fc.string({ unit: 'binary-ascii', maxLength: 40 })),
+    fc.tuple(
+      fc.constantFrom(
+        'accept',
+        'accept-charset',
+        'accept-encoding',
+        'x-forwarded-for',
+        'x-request-id',
+        'origin',
+        'cookie',
+        'user-agent',
+        'expect-ct',
+      ),
+      fc.string({ unit: 'binary-ascii', maxLength: 40 }),
+    ),
     fc.tuple(fc.constantFrom('accept'), fc.constantFrom('text/html', 'application/xml', '*/*;q=0', 'application/json;q=0')),
     fc.tuple(fc.constantFrom('x-http-method-override'), fc.constantFrom(...METHODS)),
     fc.tuple(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), fc.string({ unit: 'binary-ascii', maxLength: 60 })),
@@ -273,7 +361,19 @@ function hostileRequestArb(endpoint: Endpoint, tokens: Tokens): fc.Arbitrary<Hos
     method: fc.oneof({ weight: 8, arbitrary: fc.constant(endpoint.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
     pathSuffix: fc.oneof(
       { weight: 8, arbitrary: fc.constant('') },
-      { weight: 1, arbitrary: fc.constantFrom('/', '?', '?grant_type=password&username=alice&password=wonderland', '?access_token=x', '?a=%zz', '//', '/..', '%2F') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          '/',
+          '?',
+          '?grant_type=password&username=alice&password=wonderland',
+          '?access_token=x',
+          '?a=%zz',
+          '//',
+          '/..',
+          '%2F',
+        ),
+      },
     ),
     params: paramsArb(endpoint, tokens),
     raw: rawBody,
@@ -400,7 +500,8 @@ function checkAnswer(endpoint: Endpoint, request: HostileRequest, answer: Answer
     }
     if (answer.status >= 400) {
       if (request.method !== 'HEAD') checkErrorBody(answer, TOKEN_ERRORS);
-      if (answer.status === 401 && /^basic(\s|$)/i.test(request.authorization ?? '')) expect(answer.headers['www-authenticate']).toMatch(/^Basic /);
+      if (answer.status === 401 && /^basic(\s|$)/i.test(request.authorization ?? ''))
+        expect(answer.headers['www-authenticate']).toMatch(/^Basic /);
       if (answer.status === 429) expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
       return;
     }
@@ -443,8 +544,18 @@ describe.each(STORES)('hostile requests on %s', (storeName, makeStore) => {
   const form = (params: Record<string, string>) => Buffer.from(new URLSearchParams(params).toString());
   const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-  async function login(user: (typeof USERS)[number], scope: string): Promise<{ access_token: string; refresh_token: string; scope: string }> {
-    const answer = await send(server, agent, 'POST', '/token', { ...FORM, authorization: basic(IOS_APP.clientId, IOS_APP.clientSecret) }, form({ grant_type: 'password', username: user.username, password: user.password, scope }));
+  async function login(
+    user: (typeof USERS)[number],
+    scope: string,
+  ): Promise<{ access_token: string; refresh_token: string; scope: string }> {
+    const answer = await send(
+      server,
+      agent,
+      'POST',
+      '/token',
+      { ...FORM, authorization: basic(IOS_APP.clientId, IOS_APP.clientSecret) },
+      form({ grant_type: 'password', username: user.username, password: user.password, scope }),
+    );
     expect(answer.status).toBe(200);
     return JSON.parse(answer.text);
   }
@@ -455,7 +566,14 @@ describe.each(STORES)('hostile requests on %s', (storeName, makeStore) => {
     const reader = await login(alice!, `device_${label}_reader orders:read`);
     const plain = await login(bob!, `device_${label}_plain`);
     const revoked = await login(alice!, `device_${label}_revoked orders:read`);
-    const revokedAnswer = await send(server, agent, 'POST', '/revoke', { ...FORM, authorization: basic(IOS_APP.clientId, IOS_APP.clientSecret) }, form({ token: revoked.access_token }));
+    const revokedAnswer = await send(
+      server,
+      agent,
+      'POST',
+      '/revoke',
+      { ...FORM, authorization: basic(IOS_APP.clientId, IOS_APP.clientSecret) },
+      form({ token: revoked.access_token }),
+    );
     expect(revokedAnswer.status).toBe(200);
     return {
       access: [
@@ -481,7 +599,14 @@ describe.each(STORES)('hostile requests on %s', (storeName, makeStore) => {
       const statuses = new Map<number, number>();
       await fc.assert(
         fc.asyncProperty(hostileRequestArb(endpoint, tokens), async (request) => {
-          const answer = await send(server, agent, request.method, endpoint.path + request.pathSuffix, headersOf(request), encodeBody(request));
+          const answer = await send(
+            server,
+            agent,
+            request.method,
+            endpoint.path + request.pathSuffix,
+            headersOf(request),
+            encodeBody(request),
+          );
           statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
           checkAnswer(endpoint, request, answer, tokens);
         }),
@@ -502,7 +627,9 @@ describe.each(STORES)('hostile requests on %s', (storeName, makeStore) => {
       fc.constantFrom('device_ipad', 'device_iphone', 'orders:read', 'orders:write', 'default', 'device_', 'x'),
       fc.string({ unit: fc.constantFrom(...'!#[]~abc_:'), minLength: 1, maxLength: 6 }),
     );
-    const scope = fc.array(scopeToken, { maxLength: 5 }).chain((list) => fc.constantFrom(' ', '  ', '\t').map((separator) => list.join(separator)));
+    const scope = fc
+      .array(scopeToken, { maxLength: 5 })
+      .chain((list) => fc.constantFrom(' ', '  ', '\t').map((separator) => list.join(separator)));
     const params = fc.record(
       {
         grant_type: fc.constantFrom('password', 'client_credentials', 'refresh_token', 'PASSWORD'),

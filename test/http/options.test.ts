@@ -20,7 +20,11 @@ describe('createTokenRouter() options', () => {
     ['a bad client TTL', { clients: [{ ...client, accessTokenTtl: 0 }] }, 'options.clients[0].accessTokenTtl'],
     ['a duplicated client', { clients: [client, client] }, 'options.clients[1].clientId "app" is listed twice'],
     ['password grant without users', { users: undefined }, 'options.users is required'],
-    ['a user with both password forms', { users: [{ username: 'u', password: 'p', passwordHash: 'x' }] }, 'options.users[0] must have exactly one'],
+    [
+      'a user with both password forms',
+      { users: [{ username: 'u', password: 'p', passwordHash: 'x' }] },
+      'options.users[0] must have exactly one',
+    ],
     ['a malformed passwordHash', { users: [{ username: 'u', passwordHash: 'md5$abc' }] }, 'options.users[0].passwordHash'],
     ['user roles not a list', { users: [{ username: 'u', password: 'p', roles: 'admin' }] }, 'options.users[0].roles'],
     ['a scope bound to a non-array', { scopes: { 'orders:read': 'admin' } }, 'options.scopes["orders:read"] must be an array'],
@@ -41,8 +45,16 @@ describe('createTokenRouter() options', () => {
     ['an unknown device-limit policy', { onDeviceLimit: 'drop' }, 'options.onDeviceLimit must be "end-oldest" or "refuse"'],
     ['a non-boolean requireDevice on a client', { clients: [{ ...client, requireDevice: 'yes' }] }, 'options.clients[0].requireDevice'],
     ['a non-boolean deviceEndpoints', { deviceEndpoints: 1 }, 'options.deviceEndpoints'],
-    ['an ordinary scope that is a device scope', { scopes: { device_admin: ['admin'] } }, 'options.scopes["device_admin"] is a device scope'],
-    ['a default scope that is a device scope', { defaultScope: 'device_any' }, 'options.defaultScope "device_any" matches a device scope pattern'],
+    [
+      'an ordinary scope that is a device scope',
+      { scopes: { device_admin: ['admin'] } },
+      'options.scopes["device_admin"] is a device scope',
+    ],
+    [
+      'a default scope that is a device scope',
+      { defaultScope: 'device_any' },
+      'options.defaultScope "device_any" matches a device scope pattern',
+    ],
   ])('throws a TypeError naming the option for %s', (_name, override, message) => {
     const options = override === null ? null : { ...valid, ...override };
     expect(() => createTokenRouter(options as TokenRouterOptions)).toThrow(TypeError);

@@ -51,7 +51,9 @@ describe('requireToken()', () => {
   });
 
   it('answers 401 invalid_token for an unknown or revoked token', async () => {
-    const res = await request(buildApp(handle.store)).get('/api/orders').set('Authorization', `Bearer ${'A'.repeat(12)}.${'B'.repeat(43)}`);
+    const res = await request(buildApp(handle.store))
+      .get('/api/orders')
+      .set('Authorization', `Bearer ${'A'.repeat(12)}.${'B'.repeat(43)}`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
   });
@@ -83,7 +85,9 @@ describe('requireToken()', () => {
     app.get('/x', requireToken({ store: down, onError: (error) => errors.push(error) }), (_req, res) => {
       res.end();
     });
-    const res = await request(app).get('/x').set('Authorization', `Bearer ${'A'.repeat(12)}.${'B'.repeat(43)}`);
+    const res = await request(app)
+      .get('/x')
+      .set('Authorization', `Bearer ${'A'.repeat(12)}.${'B'.repeat(43)}`);
     expect(res.status).toBe(503);
     expect(res.body.error).toBe('temporarily_unavailable');
     expect(res.headers['www-authenticate']).toBeUndefined();

@@ -58,7 +58,10 @@ describe.each(STORES)('POST /revoke on %s', (storeName, makeStore) => {
     const missing = await revoke({});
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_request');
-    const anonymous = await request(app).post('/revoke').type('form').send(form({ token: 'x' }));
+    const anonymous = await request(app)
+      .post('/revoke')
+      .type('form')
+      .send(form({ token: 'x' }));
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.error).toBe('invalid_client');
   });

@@ -74,7 +74,11 @@ describe('failed password logins take the same time whoever the user is', () => 
   it(`gives medians of ${ROUNDS} interleaved attempts each within ${TOLERANCE * 100}% of each other`, async () => {
     // Warm-up: JIT, the keep-alive connection, and the directory's own start-up hashing.
     for (const kind of KINDS) await attempt[kind](-1);
-    const times: Record<Kind, number[]> = { 'unknown user': [], 'plain-password user, wrong password': [], 'hashed user, wrong password': [] };
+    const times: Record<Kind, number[]> = {
+      'unknown user': [],
+      'plain-password user, wrong password': [],
+      'hashed user, wrong password': [],
+    };
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of shuffled(KINDS)) times[kind].push(await attempt[kind](round));
     }

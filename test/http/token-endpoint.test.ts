@@ -110,7 +110,15 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
       const res = await request(app)
         .post('/token')
         .type('form')
-        .send(form({ grant_type: 'password', username: 'alice', password: 'wonderland', client_id: IOS_APP.clientId, client_secret: IOS_APP.clientSecret }));
+        .send(
+          form({
+            grant_type: 'password',
+            username: 'alice',
+            password: 'wonderland',
+            client_id: IOS_APP.clientId,
+            client_secret: IOS_APP.clientSecret,
+          }),
+        );
       expect(res.status).toBe(200);
     });
 
@@ -123,8 +131,14 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
     });
 
     it('answers 401 invalid_client for a wrong secret or unknown client in the body', async () => {
-      for (const client of [{ client_id: IOS_APP.clientId, client_secret: 'wrong' }, { client_id: 'ghost', client_secret: 'x' }]) {
-        const res = await request(app).post('/token').type('form').send(form({ grant_type: 'password', username: 'alice', password: 'wonderland', ...client }));
+      for (const client of [
+        { client_id: IOS_APP.clientId, client_secret: 'wrong' },
+        { client_id: 'ghost', client_secret: 'x' },
+      ]) {
+        const res = await request(app)
+          .post('/token')
+          .type('form')
+          .send(form({ grant_type: 'password', username: 'alice', password: 'wonderland', ...client }));
         expect(res.status).toBe(401);
         expect(res.body.error).toBe('invalid_client');
       }
@@ -135,20 +149,35 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
         .post('/token')
         .set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret))
         .type('form')
-        .send(form({ grant_type: 'password', username: 'alice', password: 'wonderland', client_id: IOS_APP.clientId, client_secret: IOS_APP.clientSecret }));
+        .send(
+          form({
+            grant_type: 'password',
+            username: 'alice',
+            password: 'wonderland',
+            client_id: IOS_APP.clientId,
+            client_secret: IOS_APP.clientSecret,
+          }),
+        );
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_client');
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
     });
 
     it('answers 401 invalid_client when no client credentials are sent', async () => {
-      const res = await request(app).post('/token').type('form').send(form({ grant_type: 'client_credentials' }));
+      const res = await request(app)
+        .post('/token')
+        .type('form')
+        .send(form({ grant_type: 'client_credentials' }));
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_client');
     });
 
     it('answers 401 for a malformed Basic header', async () => {
-      const res = await request(app).post('/token').set('Authorization', 'Basic %%%').type('form').send(form({ grant_type: 'client_credentials' }));
+      const res = await request(app)
+        .post('/token')
+        .set('Authorization', 'Basic %%%')
+        .type('form')
+        .send(form({ grant_type: 'client_credentials' }));
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('invalid_client');
     });
@@ -176,7 +205,11 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
     });
 
     it('answers invalid_request for a missing grant_type', async () => {
-      const res = await request(app).post('/token').set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret)).type('form').send('username=alice');
+      const res = await request(app)
+        .post('/token')
+        .set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret))
+        .type('form')
+        .send('username=alice');
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('invalid_request');
     });
@@ -195,7 +228,11 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
       const auth = basic(IOS_APP.clientId, IOS_APP.clientSecret);
       const json = await request(app).post('/token').set('Authorization', auth).send({ grant_type: 'password' });
       const empty = await request(app).post('/token').set('Authorization', auth);
-      const charset = await request(app).post('/token').set('Authorization', auth).set('Content-Type', 'application/x-www-form-urlencoded; charset=klingon').send('grant_type=password');
+      const charset = await request(app)
+        .post('/token')
+        .set('Authorization', auth)
+        .set('Content-Type', 'application/x-www-form-urlencoded; charset=klingon')
+        .send('grant_type=password');
       for (const res of [json, empty, charset]) {
         expect(res.status).toBeGreaterThanOrEqual(400);
         expect(res.status).toBeLessThan(500);
@@ -314,7 +351,11 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
     });
 
     it('answers invalid_request when refresh_token is missing', async () => {
-      const res = await request(app).post('/token').set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret)).type('form').send('grant_type=refresh_token');
+      const res = await request(app)
+        .post('/token')
+        .set('Authorization', basic(IOS_APP.clientId, IOS_APP.clientSecret))
+        .type('form')
+        .send('grant_type=refresh_token');
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('invalid_request');
     });

@@ -40,8 +40,7 @@ const tokenSummary = (tokens) => ({
 });
 
 const insecure = { execute: [client.allowInsecureRequests], algorithm: 'oauth2' };
-const discover = (who, auth) =>
-  client.discovery(new URL(input.discovery ?? input.server), who.clientId, undefined, auth, insecure);
+const discover = (who, auth) => client.discovery(new URL(input.discovery ?? input.server), who.clientId, undefined, auth, insecure);
 
 // openid-client, as the mobile app (client_secret_basic).
 const app = await discover(input.app, client.ClientSecretBasic(input.app.clientSecret));

@@ -17,10 +17,26 @@ const SECRET = 'interop-suite-secret-0123456789abcdef0123';
 
 // Strict rotation (no grace period) for this client, so the driver's immediate replay of a
 // rotated refresh token is a replay (the grace period has tests of its own in test/http).
-const APP = { clientId: 'mobile-app', clientSecret: 'mobile-app-secret', grants: ['password', 'refresh_token'], accessTokenTtl: 900, refreshGracePeriod: 0 } satisfies ClientRecord;
+const APP = {
+  clientId: 'mobile-app',
+  clientSecret: 'mobile-app-secret',
+  grants: ['password', 'refresh_token'],
+  accessTokenTtl: 900,
+  refreshGracePeriod: 0,
+} satisfies ClientRecord;
 // RFC 6749 §2.3.1: the clients must form-urlencode these before base64, as the server decodes them.
-const SERVICE = { clientId: 'reporting:svc%1+ é', clientSecret: 'p:ss%w+rd ü/=&', grants: ['client_credentials'], roles: ['admin'] } satisfies ClientRecord;
-const RESOURCE_SERVER = { clientId: 'orders-api', clientSecret: 'orders-api-secret', grants: [], resourceServer: true } satisfies ClientRecord;
+const SERVICE = {
+  clientId: 'reporting:svc%1+ é',
+  clientSecret: 'p:ss%w+rd ü/=&',
+  grants: ['client_credentials'],
+  roles: ['admin'],
+} satisfies ClientRecord;
+const RESOURCE_SERVER = {
+  clientId: 'orders-api',
+  clientSecret: 'orders-api-secret',
+  grants: [],
+  resourceServer: true,
+} satisfies ClientRecord;
 const USER = { username: 'alice', password: 'wonderland' };
 
 interface Stores {
@@ -48,7 +64,15 @@ function redis(): Stores {
 /** A gateway on a free port: the token router at `mount`, `GET /api/orders` behind `requireToken`. */
 async function listen(store: TokenStore, mount: string): Promise<{ origin: string; server: Server }> {
   const app = express();
-  app.use(mount, createTokenRouter({ store, clients: [APP, SERVICE, RESOURCE_SERVER], users: [{ ...USER, roles: ['subscriber'] }], scopes: { 'orders:read': ['subscriber'], 'orders:write': ['admin'] } }));
+  app.use(
+    mount,
+    createTokenRouter({
+      store,
+      clients: [APP, SERVICE, RESOURCE_SERVER],
+      users: [{ ...USER, roles: ['subscriber'] }],
+      scopes: { 'orders:read': ['subscriber'], 'orders:write': ['admin'] },
+    }),
+  );
   app.get('/api/orders', requireToken({ store, scopes: ['orders:read'] }), (req, res) => {
     res.json({ user: req.oauth!.username, client: req.oauth!.clientId, device: req.oauth!.device });
   });
@@ -77,7 +101,14 @@ describe.each([
   beforeAll(async () => {
     stores = open();
     ({ origin, server } = await listen(stores.store, '/'));
-    results = await drive({ server: origin, api: `${origin}/api/orders`, user: USER, app: APP, service: SERVICE, resourceServer: RESOURCE_SERVER });
+    results = await drive({
+      server: origin,
+      api: `${origin}/api/orders`,
+      user: USER,
+      app: APP,
+      service: SERVICE,
+      resourceServer: RESOURCE_SERVER,
+    });
   }, 40_000);
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
@@ -106,12 +137,18 @@ describe.each([
     expect(results.wrongPassword).toMatchObject({ failed: true, error: 'invalid_grant', status: 400 });
   });
 
-  it('the access token works at a protected API through the client\'s bearer request', () => {
+  it("the access token works at a protected API through the client's bearer request", () => {
     expect(results.api).toEqual({ status: 200, body: { user: 'alice', client: APP.clientId, device: 'device_ipad' } });
   });
 
-  it('introspection (client_secret_basic) of the app\'s own token names the device', () => {
-    expect(results.introspectOwn).toMatchObject({ active: true, client_id: APP.clientId, username: 'alice', device: 'device_ipad', token_type: 'Bearer' });
+  it("introspection (client_secret_basic) of the app's own token names the device", () => {
+    expect(results.introspectOwn).toMatchObject({
+      active: true,
+      client_id: APP.clientId,
+      username: 'alice',
+      device: 'device_ipad',
+      token_type: 'Bearer',
+    });
   });
 
   it('refresh rotates the tokens and keeps the device scope', () => {
@@ -131,12 +168,18 @@ describe.each([
     expect(results.rsIntrospectRevoked).toEqual({ active: false });
   });
 
-  it('a resource server (oauth4webapi, client_secret_post) introspects another client\'s live tokens', () => {
-    expect(results.rsIntrospectRefreshed).toMatchObject({ active: true, client_id: APP.clientId, sub: 'alice', device: 'device_ipad', scope: 'device_ipad orders:read' });
+  it("a resource server (oauth4webapi, client_secret_post) introspects another client's live tokens", () => {
+    expect(results.rsIntrospectRefreshed).toMatchObject({
+      active: true,
+      client_id: APP.clientId,
+      sub: 'alice',
+      device: 'device_ipad',
+      scope: 'device_ipad orders:read',
+    });
     expect(results.rsIntrospectRefreshToken).toMatchObject({ active: true, token_type: 'refresh_token' });
   });
 
-  it('a replayed refresh token fails with invalid_grant and ends that device\'s grant', () => {
+  it("a replayed refresh token fails with invalid_grant and ends that device's grant", () => {
     expect(results.refreshReplay).toMatchObject({ failed: true, error: 'invalid_grant' });
     expect(results.rsIntrospectAfterReplay).toEqual({ active: false });
   });

@@ -44,7 +44,11 @@ const tscIn = (cwd: string, args: string[]) =>
     () => ({ ok: true, output: '' }),
     (error: { stdout?: string; message?: string }) => ({ ok: false, output: error.stdout ?? error.message ?? 'failed' }),
   );
-const errorLines = (output: string) => output.trim().split('\n').filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
+const errorLines = (output: string) =>
+  output
+    .trim()
+    .split('\n')
+    .filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
 
 const tsconfig = (files: string[], module: 'commonjs' | 'nodenext', extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -92,7 +96,9 @@ const server = app.listen(0, '127.0.0.1', async () => {
 });
 `;
 
-async function redisCheck(cwd: string): Promise<{ ioredis: string; status: number; body: any; record: any; revoked: number; after: unknown; keys: string[] }> {
+async function redisCheck(
+  cwd: string,
+): Promise<{ ioredis: string; status: number; body: any; record: any; revoked: number; after: unknown; keys: string[] }> {
   const keyPrefix = uniquePrefix('package');
   await writeFile(join(cwd, 'redis-check.js'), REDIS_CHECK);
   const cleaner = createTestRedis();
@@ -254,14 +260,17 @@ express().get('/x', requireToken({ store }), (req, res) => {
     it('a strict CommonJS usage file compiles, and a wrong one fails: an unknown grant, req.oauth used unchecked', async () => {
       const result = await tsc('tsconfig.cjs.json');
       expect(result.ok).toBe(false);
-      const errors = result.output.trim().split('\n').filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
+      const errors = result.output
+        .trim()
+        .split('\n')
+        .filter((line) => /^\S+\(\d+,\d+\): error/.test(line));
       expect(errors).toEqual([
         expect.stringMatching(/^wrong\.ts\(5,\d+\): error TS2322: Type '"implicit"' is not assignable/),
         expect.stringMatching(/^wrong\.ts\(7,\d+\): error TS18048: 'req\.oauth' is possibly 'undefined'/),
       ]);
     }, 40_000);
 
-    it('a strict ES module usage file (module nodenext, the exports map\'s types) compiles', async () => {
+    it("a strict ES module usage file (module nodenext, the exports map's types) compiles", async () => {
       expect(await tsc('tsconfig.esm.json')).toEqual({ ok: true, output: '' });
     }, 40_000);
   });
@@ -354,7 +363,9 @@ express()
       const errors = errorLines(result.output);
       expect(errors.length).toBeGreaterThan(0);
       for (const line of errors) {
-        expect(line).toMatch(/^node_modules\/express-oauth-device-tokens\/dist\/lib\/stores\/redis\/\S+\.d\.ts\(\d+,\d+\): error TS2307: Cannot find module 'ioredis'/);
+        expect(line).toMatch(
+          /^node_modules\/express-oauth-device-tokens\/dist\/lib\/stores\/redis\/\S+\.d\.ts\(\d+,\d+\): error TS2307: Cannot find module 'ioredis'/,
+        );
       }
     }, 60_000);
   });
@@ -448,7 +459,13 @@ describe('the README "Use it in your gateway" snippet, as pasted', () => {
     const url = new URL(redisUrl());
     url.searchParams.set('keyPrefix', keyPrefix);
     const cleaner = createTestRedis();
-    const gateway = await startGateway({ ...process.env, PORT: '0', HOST: '127.0.0.1', REDIS_URL: url.toString(), TOKEN_SECRET: 'readme-snippet-secret-0123456789abcdef' });
+    const gateway = await startGateway({
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDIS_URL: url.toString(),
+      TOKEN_SECRET: 'readme-snippet-secret-0123456789abcdef',
+    });
     try {
       const result = await tryGateway(gateway.url);
       expect(result).toMatchObject({ token: 200, orders: 200, ordersBody: { user: 'alice', device: 'device_iphone' }, anonymous: 401 });

@@ -1,22 +1,9 @@
 import express, { type Express } from 'express';
 import Redis from 'ioredis';
 import request from 'supertest';
-import {
-  createTokenRouter,
-  RedisTokenStore,
-  requireToken,
-  StoreUnavailableError,
-  type TokenSet,
-} from '../../lib';
+import { createTokenRouter, RedisTokenStore, requireToken, StoreUnavailableError, type TokenSet } from '../../lib';
 import { type RedisServerHandle, startRedis } from '../support/redis-servers';
-import {
-  allKeysWithPrefix,
-  cleanupPrefix,
-  createTestCluster,
-  createTestRedis,
-  type TestRedisClient,
-  uniquePrefix,
-} from '../support/redis';
+import { allKeysWithPrefix, cleanupPrefix, createTestCluster, createTestRedis, type TestRedisClient, uniquePrefix } from '../support/redis';
 import { userUsage } from './redis-usage';
 import { describeTokenStoreContract, issueRequest, tokensOf, NEW_SECRET, SECRET } from './token-store.contract';
 
@@ -75,10 +62,20 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
         const once = await tokensOf(store, issueRequest({ reuse: false }));
         remember(a.accessToken, a.refreshToken, b.accessToken, b.refreshToken, again.accessToken);
         remember(legacy.accessToken, legacy.refreshToken, service.accessToken, once.accessToken, once.refreshToken);
-        const rotated = await store.refresh({ refreshToken: a.refreshToken!, clientId: 'app', accessTokenTtl: 3600, refreshTokenTtl: 86400 });
+        const rotated = await store.refresh({
+          refreshToken: a.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 3600,
+          refreshTokenTtl: 86400,
+        });
         if (rotated.status !== 'ok') throw new Error(`refresh failed: ${rotated.status}`);
         remember(rotated.tokens.accessToken, rotated.tokens.refreshToken);
-        const rotatedLegacy = await store.refresh({ refreshToken: legacy.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120 });
+        const rotatedLegacy = await store.refresh({
+          refreshToken: legacy.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 60,
+          refreshTokenTtl: 120,
+        });
         if (rotatedLegacy.status !== 'ok') throw new Error(`refresh failed: ${rotatedLegacy.status}`);
         remember(rotatedLegacy.tokens.accessToken, rotatedLegacy.tokens.refreshToken);
         expect(await store.revoke(b.accessToken, 'app')).toBe('revoked');
@@ -89,10 +86,22 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
           const t = await tokensOf(store, { ...capped, scopes: [device], deviceScopes: [device] });
           remember(t.accessToken, t.refreshToken);
         }
-        const graced = await store.refresh({ refreshToken: again.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120, gracePeriod: 30 });
+        const graced = await store.refresh({
+          refreshToken: again.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 60,
+          refreshTokenTtl: 120,
+          gracePeriod: 30,
+        });
         if (graced.status !== 'ok') throw new Error(`refresh failed: ${graced.status}`);
         remember(graced.tokens.accessToken, graced.tokens.refreshToken);
-        const retried = await store.refresh({ refreshToken: again.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120, gracePeriod: 30 });
+        const retried = await store.refresh({
+          refreshToken: again.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 60,
+          refreshTokenTtl: 120,
+          gracePeriod: 30,
+        });
         if (retried.status !== 'ok' || !retried.retried) throw new Error('the grace period did not answer the retry');
         const other = await tokensOf(store, { ...ipad, scopes: ['device_tv'], deviceScopes: ['device_tv'] });
         remember(other.accessToken, other.refreshToken);
@@ -144,10 +153,13 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
         keys.map(async (key) => {
           const type = await redis.type(key);
           const value =
-            type === 'hash' ? Object.values(await redis.hgetall(key)).join('\n')
-            : type === 'zset' ? (await redis.zrange(key, '0', '-1')).join('\n')
-            : type === 'set' ? (await redis.smembers(key)).join('\n')
-            : await redis.get(key);
+            type === 'hash'
+              ? Object.values(await redis.hgetall(key)).join('\n')
+              : type === 'zset'
+                ? (await redis.zrange(key, '0', '-1')).join('\n')
+                : type === 'set'
+                  ? (await redis.smembers(key)).join('\n')
+                  : await redis.get(key);
           return `${key}\n${value ?? ''}`;
         }),
       );
@@ -165,7 +177,13 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
 
     it('with reuse off keeps nothing a token can be rebuilt from, refresh included', async () => {
       const once = await tokensOf(store, issueRequest({ reuse: false }));
-      const rotated = await store.refresh({ refreshToken: once.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, reuse: false });
+      const rotated = await store.refresh({
+        refreshToken: once.refreshToken!,
+        clientId: 'app',
+        accessTokenTtl: 60,
+        refreshTokenTtl: 60,
+        reuse: false,
+      });
       if (rotated.status !== 'ok') throw new Error(`refresh failed: ${rotated.status}`);
       const everything = await everythingStored();
       for (const token of [once.accessToken, once.refreshToken!, rotated.tokens.accessToken, rotated.tokens.refreshToken!]) {
@@ -261,39 +279,149 @@ describe('RedisTokenStore on a private server', () => {
     const lockedLogin = { key: 'locked', ip: '10.0.0.9', maxPerIp: 3, maxPerUser: 10 };
 
     /** Runs `operation` and checks it took the path it is named after. */
-    const expecting = <T>(operation: () => Promise<T>, check: (result: T) => void) => async () => check(await operation());
+    const expecting =
+      <T>(operation: () => Promise<T>, check: (result: T) => void) =>
+      async () =>
+        check(await operation());
 
     it.each<[string, () => Promise<unknown>]>([
-      ['issue (mint)', expecting(() => store.issue(issueRequest()), (r) => expect(r.status).toBe('issued'))],
-      ['issue (reuse)', expecting(() => store.issue(issueRequest({ subject: 'counted', username: 'counted' })), (r) => expect(r.status).toBe('reused'))],
-      ['issue (locked)', expecting(() => store.issue(issueRequest({ subject: 'locked', username: 'locked', login: lockedLogin })), (r) => expect(r.status).toBe('locked'))],
-      ['issue (mint with login check and device limit)', expecting(
-        () => {
-          const req = issueRequest({ deviceLimit: { max: 1, onLimit: 'end-oldest' } });
-          return store.issue({ ...req, login: { ...lockedLogin, key: req.username! } });
-        },
-        (r) => expect(r.status).toBe('issued'),
-      )],
-      ['lookup', expecting(() => store.lookup(tokens.accessToken), (r) => expect(r).not.toBeNull())],
-      ['lookup of a refresh token', expecting(() => store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']), (r) => expect(r).not.toBeNull())],
-      ['refresh', expecting(
-        () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod: 30 }),
-        (r) => expect(r).toMatchObject({ status: 'ok', retried: false }),
-      )],
-      ['refresh (grace-period retry)', expecting(
-        () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod: 30 }),
-        (r) => expect(r).toMatchObject({ status: 'ok', retried: true }),
-      )],
-      ['revoke', expecting(() => store.revoke(tokens.refreshToken!, 'app'), (r) => expect(r).toBe('unknown'))],
-      ['recordLoginFailure', expecting(() => store.recordLoginFailure('counted', '10.0.0.1', 60), (r) => expect(r.total).toBe(1))],
+      [
+        'issue (mint)',
+        expecting(
+          () => store.issue(issueRequest()),
+          (r) => expect(r.status).toBe('issued'),
+        ),
+      ],
+      [
+        'issue (reuse)',
+        expecting(
+          () => store.issue(issueRequest({ subject: 'counted', username: 'counted' })),
+          (r) => expect(r.status).toBe('reused'),
+        ),
+      ],
+      [
+        'issue (locked)',
+        expecting(
+          () => store.issue(issueRequest({ subject: 'locked', username: 'locked', login: lockedLogin })),
+          (r) => expect(r.status).toBe('locked'),
+        ),
+      ],
+      [
+        'issue (mint with login check and device limit)',
+        expecting(
+          () => {
+            const req = issueRequest({ deviceLimit: { max: 1, onLimit: 'end-oldest' } });
+            return store.issue({ ...req, login: { ...lockedLogin, key: req.username! } });
+          },
+          (r) => expect(r.status).toBe('issued'),
+        ),
+      ],
+      [
+        'lookup',
+        expecting(
+          () => store.lookup(tokens.accessToken),
+          (r) => expect(r).not.toBeNull(),
+        ),
+      ],
+      [
+        'lookup of a refresh token',
+        expecting(
+          () => store.lookup(tokens.refreshToken!, ['access_token', 'refresh_token']),
+          (r) => expect(r).not.toBeNull(),
+        ),
+      ],
+      [
+        'refresh',
+        expecting(
+          () =>
+            store.refresh({
+              refreshToken: tokens.refreshToken!,
+              clientId: 'app',
+              accessTokenTtl: 60,
+              refreshTokenTtl: 60,
+              gracePeriod: 30,
+            }),
+          (r) => expect(r).toMatchObject({ status: 'ok', retried: false }),
+        ),
+      ],
+      [
+        'refresh (grace-period retry)',
+        expecting(
+          () =>
+            store.refresh({
+              refreshToken: tokens.refreshToken!,
+              clientId: 'app',
+              accessTokenTtl: 60,
+              refreshTokenTtl: 60,
+              gracePeriod: 30,
+            }),
+          (r) => expect(r).toMatchObject({ status: 'ok', retried: true }),
+        ),
+      ],
+      [
+        'revoke',
+        expecting(
+          () => store.revoke(tokens.refreshToken!, 'app'),
+          (r) => expect(r).toBe('unknown'),
+        ),
+      ],
+      [
+        'recordLoginFailure',
+        expecting(
+          () => store.recordLoginFailure('counted', '10.0.0.1', 60),
+          (r) => expect(r.total).toBe(1),
+        ),
+      ],
       ['clearLoginFailures', () => store.clearLoginFailures('counted')],
-      ['listDevices', expecting(() => store.listDevices(devices[0]!.accessToken), (r) => expect(r).toMatchObject({ current: devices[0]!.sessionId }))],
-      ['endDevice', expecting(() => store.endDevice(devices[0]!.accessToken, devices[1]!.sessionId), (r) => expect(r).toBe('ended'))],
-      ['endOtherDevices', expecting(() => store.endOtherDevices(devices[0]!.accessToken), (r) => expect(r).toEqual({ ended: 2 }))],
-      ['listSessions', expecting(() => store.listSessions('devices'), (r) => expect(r).toHaveLength(1))],
-      ['listSessions of one client', expecting(() => store.listSessions('devices', 'app'), (r) => expect(r).toHaveLength(1))],
-      ['endSession', expecting(() => store.endSession('devices', devices[0]!.sessionId), (r) => expect(r).toBe(true))],
-      ['endUserSessions', expecting(() => store.endUserSessions('counted'), (r) => expect(r).toBe(1))],
+      [
+        'listDevices',
+        expecting(
+          () => store.listDevices(devices[0]!.accessToken),
+          (r) => expect(r).toMatchObject({ current: devices[0]!.sessionId }),
+        ),
+      ],
+      [
+        'endDevice',
+        expecting(
+          () => store.endDevice(devices[0]!.accessToken, devices[1]!.sessionId),
+          (r) => expect(r).toBe('ended'),
+        ),
+      ],
+      [
+        'endOtherDevices',
+        expecting(
+          () => store.endOtherDevices(devices[0]!.accessToken),
+          (r) => expect(r).toEqual({ ended: 2 }),
+        ),
+      ],
+      [
+        'listSessions',
+        expecting(
+          () => store.listSessions('devices'),
+          (r) => expect(r).toHaveLength(1),
+        ),
+      ],
+      [
+        'listSessions of one client',
+        expecting(
+          () => store.listSessions('devices', 'app'),
+          (r) => expect(r).toHaveLength(1),
+        ),
+      ],
+      [
+        'endSession',
+        expecting(
+          () => store.endSession('devices', devices[0]!.sessionId),
+          (r) => expect(r).toBe(true),
+        ),
+      ],
+      [
+        'endUserSessions',
+        expecting(
+          () => store.endUserSessions('counted'),
+          (r) => expect(r).toBe(1),
+        ),
+      ],
     ])('%s is one EVALSHA', async (_name, operation) => {
       expect(await commandsOf(operation)).toEqual(['evalsha']);
     });
@@ -358,7 +486,8 @@ describe('RedisTokenStore on a private server', () => {
       'never rotates a refresh that answered 503 while Redis was frozen: the old refresh token still refreshes (grace %s s)',
       async (gracePeriod) => {
         const tokens = await tokensOf(store, issueRequest());
-        const refresh = () => store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod });
+        const refresh = () =>
+          store.refresh({ refreshToken: tokens.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60, gracePeriod });
         // Scripts Redis ran (EVALSHA, or EVAL after a NOSCRIPT on a restarted server).
         const scriptsRun = async () => {
           const stats = await admin.info('commandstats');
@@ -375,7 +504,10 @@ describe('RedisTokenStore on a private server', () => {
         // Replies come in order: once a PING on the same connection answers, the late script has run.
         let alive = false;
         for (let i = 0; i < 50 && !alive; i++) {
-          alive = await client.ping().then(() => true, () => false);
+          alive = await client.ping().then(
+            () => true,
+            () => false,
+          );
           if (!alive) await sleep(100);
         }
         expect(alive).toBe(true);

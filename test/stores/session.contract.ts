@@ -88,7 +88,12 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const before = await tokensOf(store, req);
       const rotated = subject.withSecret([NEW_SECRET, SECRET]);
       const after = await tokensOf(rotated, req);
-      expect(after).toMatchObject({ reused: true, accessToken: before.accessToken, refreshToken: before.refreshToken, sessionId: before.sessionId });
+      expect(after).toMatchObject({
+        reused: true,
+        accessToken: before.accessToken,
+        refreshToken: before.refreshToken,
+        sessionId: before.sessionId,
+      });
       const sessions = await rotated.listSessions(req.username!);
       expect(sessions.map((s) => s.id)).toEqual([before.sessionId]);
     });
@@ -129,34 +134,56 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const svc = fresh('svc-');
       const nfc = fresh('caf\u00e9-');
       return [
-        ['client "a\\nb" + user "c" vs client "a" + user "b\\nc" (one subject)',
-          userRequest(s, { clientId: 'a\nb', username: 'c' }), userRequest(s, { clientId: 'a', username: 'b\nc' })],
-        ['client "a\\nb" + user "c" vs client "a" + user "b\\nc"',
-          userRequest(`c${s}`, { clientId: 'a\nb' }), userRequest(`b\nc${s}`, { clientId: 'a' })],
-        ['client "a:1" + user "b" vs client "a" + user "1:b" (one subject)',
-          userRequest(s, { clientId: 'a:1', username: 'b' }), userRequest(s, { clientId: 'a', username: '1:b' })],
+        [
+          'client "a\\nb" + user "c" vs client "a" + user "b\\nc" (one subject)',
+          userRequest(s, { clientId: 'a\nb', username: 'c' }),
+          userRequest(s, { clientId: 'a', username: 'b\nc' }),
+        ],
+        [
+          'client "a\\nb" + user "c" vs client "a" + user "b\\nc"',
+          userRequest(`c${s}`, { clientId: 'a\nb' }),
+          userRequest(`b\nc${s}`, { clientId: 'a' }),
+        ],
+        [
+          'client "a:1" + user "b" vs client "a" + user "1:b" (one subject)',
+          userRequest(s, { clientId: 'a:1', username: 'b' }),
+          userRequest(s, { clientId: 'a', username: '1:b' }),
+        ],
         ['users "Alice" and "alice" (one hash tag)', userRequest(alice), userRequest(alice.toLowerCase())],
         ['users NFC "café" and NFD "café" (one hash tag)', userRequest(nfc), userRequest(nfc.normalize('NFD'))],
         ['users "x y" and "x  y"', userRequest(`${s} x y`), userRequest(`${s} x  y`)],
         ['usernames " " and "  " (one subject)', userRequest(s, { username: ' ' }), userRequest(s, { username: '  ' })],
         ['usernames "0" and "00" (one subject)', userRequest(s, { username: '0' }), userRequest(s, { username: '00' })],
-        ['client_credentials of client "svc" vs a user named "svc" of that client',
-          serviceRequest(svc), userRequest(svc, { clientId: svc, scopes: ['default'], deviceScopes: [] })],
-        ['unicode client ids "日本" and "日本\\u0000"',
-          userRequest(s, { clientId: '日本', username: '🔑' }), userRequest(s, { clientId: '日本\u0000', username: '🔑' })],
+        [
+          'client_credentials of client "svc" vs a user named "svc" of that client',
+          serviceRequest(svc),
+          userRequest(svc, { clientId: svc, scopes: ['default'], deviceScopes: [] }),
+        ],
+        [
+          'unicode client ids "日本" and "日本\\u0000"',
+          userRequest(s, { clientId: '日本', username: '🔑' }),
+          userRequest(s, { clientId: '日本\u0000', username: '🔑' }),
+        ],
       ];
     };
 
-    it('keeps apart identities whatever characters the ids contain: different sessions, never the other\'s token', async () => {
+    it("keeps apart identities whatever characters the ids contain: different sessions, never the other's token", async () => {
       for (const [name, a, b] of collisions()) {
         const [ta, tb] = [await tokensOf(store, a), await tokensOf(store, b)];
-        expect({ name, differentSession: ta.sessionId !== tb.sessionId, reusedB: tb.reused }).toEqual({ name, differentSession: true, reusedB: false });
+        expect({ name, differentSession: ta.sessionId !== tb.sessionId, reusedB: tb.reused }).toEqual({
+          name,
+          differentSession: true,
+          reusedB: false,
+        });
         expect(tb.accessToken).not.toBe(ta.accessToken);
         // Each asks again and gets its own token back.
         expect((await tokensOf(store, a)).accessToken).toBe(ta.accessToken);
         expect((await tokensOf(store, b)).accessToken).toBe(tb.accessToken);
         // A record names its user (the subject is the username, or the client id without one).
-        for (const [req, tokens] of [[a, ta], [b, tb]] as const) {
+        for (const [req, tokens] of [
+          [a, ta],
+          [b, tb],
+        ] as const) {
           expect(await store.lookup(tokens.accessToken)).toMatchObject({
             clientId: req.clientId,
             subject: req.username ?? req.clientId,
@@ -236,7 +263,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(await store.recordLoginFailure(name, '10.0.2.1', 60)).toMatchObject({ total: 4, fromIp: 3 });
     });
 
-    it('clears the IP\'s count on a success that reuses the live session too', async () => {
+    it("clears the IP's count on a success that reuses the live session too", async () => {
       const name = fresh('lock-');
       expect((await store.issue(userRequest(name, { login: login(name, '10.0.6.1') }))).status).toBe('issued');
       await fail(name, '10.0.6.1', 2);
@@ -278,7 +305,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
   });
 
   describe('device sessions', () => {
-    it('lists a user\'s sessions, with one client or all, most recently used first', async () => {
+    it("lists a user's sessions, with one client or all, most recently used first", async () => {
       const name = fresh('dev-');
       const ipad = userRequest(name);
       const a = await tokensOf(store, ipad);
@@ -295,7 +322,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(await store.listSessions(fresh('nobody-'))).toEqual([]);
     });
 
-    it('listDevices: the caller\'s client only, the current one marked, ordered by last use (reuse counts)', async () => {
+    it("listDevices: the caller's client only, the current one marked, ordered by last use (reuse counts)", async () => {
       const name = fresh('dev-');
       const ipad = userRequest(name);
       const a = await tokensOf(store, ipad);
@@ -311,7 +338,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect((await devicesOf(store, a.accessToken)).current).toBe(a.sessionId);
     });
 
-    it('describes each session: device (or null), scopes, times, expiry = the refresh token\'s', async () => {
+    it("describes each session: device (or null), scopes, times, expiry = the refresh token's", async () => {
       const name = fresh('dev-');
       const before = nowSeconds();
       const withDevice = await tokensOf(store, userRequest(name, { refreshTokenTtl: 7200 }));
@@ -319,7 +346,12 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const { sessions } = await devicesOf(store, withDevice.accessToken);
       const refreshRecord = await store.lookup(withDevice.refreshToken!, ['refresh_token']);
       const byId = new Map(sessions.map((s) => [s.id, s]));
-      expect(byId.get(withDevice.sessionId)).toMatchObject({ clientId: 'app', username: name, device: 'device_ipad', scopes: ['device_ipad', 'orders:read'] });
+      expect(byId.get(withDevice.sessionId)).toMatchObject({
+        clientId: 'app',
+        username: name,
+        device: 'device_ipad',
+        scopes: ['device_ipad', 'orders:read'],
+      });
       expect(byId.get(noDevice.sessionId)).toMatchObject({ device: null, scopes: ['orders:read'] });
       for (const s of sessions) {
         expect(s.createdAt).toBeGreaterThanOrEqual(before);
@@ -328,7 +360,10 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       }
       expect(byId.get(withDevice.sessionId)!.expiresAt).toBe(refreshRecord!.expiresAt);
       // Without a refresh token the session ends with its access token.
-      const accessOnly = await tokensOf(store, userRequest(name, { scopes: ['device_tv', 'orders:read'], deviceScopes: ['device_tv'], refreshTokenTtl: undefined }));
+      const accessOnly = await tokensOf(
+        store,
+        userRequest(name, { scopes: ['device_tv', 'orders:read'], deviceScopes: ['device_tv'], refreshTokenTtl: undefined }),
+      );
       const tv = (await store.listSessions(name)).find((s) => s.id === accessOnly.sessionId);
       expect(tv!.expiresAt).toBe((await store.lookup(accessOnly.accessToken))!.expiresAt);
       // Ids are opaque: never a token, nor a part of one.
@@ -339,7 +374,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       }
     });
 
-    it('endDevice ends a session of the caller\'s user and client, the caller\'s own included', async () => {
+    it("endDevice ends a session of the caller's user and client, the caller's own included", async () => {
       const name = fresh('dev-');
       const ipad = userRequest(name);
       const a = await tokensOf(store, ipad);
@@ -365,7 +400,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       for (const tokens of [me, sameTag, elsewhere, otherClient]) await expectLive(store, tokens);
     });
 
-    it('endOtherDevices ends every other session of the caller\'s user and client and keeps the caller\'s', async () => {
+    it("endOtherDevices ends every other session of the caller's user and client and keeps the caller's", async () => {
       const name = fresh('Dev-');
       const ipad = userRequest(name);
       const a = await tokensOf(store, ipad);
@@ -394,7 +429,7 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       expect(await store.endSession(name, a.sessionId)).toBe(false);
     });
 
-    it('endUserSessions ends every session of the user across clients, and no one else\'s', async () => {
+    it("endUserSessions ends every session of the user across clients, and no one else's", async () => {
       const name = fresh('Dev-');
       const a = await tokensOf(store, userRequest(name));
       const b = await tokensOf(store, onDevice(userRequest(name), 'device_iphone'));
@@ -442,7 +477,10 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
   });
 
   describe('device limit', () => {
-    const capped = (req: IssueRequest, onLimit: 'end-oldest' | 'refuse', max = 3): IssueRequest => ({ ...req, deviceLimit: { max, onLimit } });
+    const capped = (req: IssueRequest, onLimit: 'end-oldest' | 'refuse', max = 3): IssueRequest => ({
+      ...req,
+      deviceLimit: { max, onLimit },
+    });
 
     it('end-oldest: a 4th device ends the least recently used (reuse counts as use) and names it', async () => {
       const base = capped(issueRequest(), 'end-oldest');
@@ -479,7 +517,9 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
 
     it('counts only that user\'s sessions: "Alice" (same hash tag, same client) neither ends nor blocks "alice"', async () => {
       const name = fresh('Cap-');
-      const upper = await Promise.all(['device_1', 'device_2'].map((d) => tokensOf(store, onDevice(capped(userRequest(name), 'end-oldest', 2), d))));
+      const upper = await Promise.all(
+        ['device_1', 'device_2'].map((d) => tokensOf(store, onDevice(capped(userRequest(name), 'end-oldest', 2), d))),
+      );
       const lower = await store.issue(onDevice(capped(userRequest(name.toLowerCase()), 'end-oldest', 2), 'device_1'));
       expect(lower.status).toBe('issued');
       expect('endedSessionId' in lower ? lower.endedSessionId : undefined).toBeUndefined();
@@ -527,7 +567,9 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const usage = subject.usage ? await subject.usage(userTag(name)) : undefined;
       console.log(
         `[device cap] ${backend}: 10,000 devices issued in ${elapsed} ms, ${alive.length} alive` +
-          (usage ? `; Redis holds ${usage.keys} keys, ${usage.bytes} bytes for that user (${Math.round(usage.bytes / alive.length)} B per session)` : ''),
+          (usage
+            ? `; Redis holds ${usage.keys} keys, ${usage.bytes} bytes for that user (${Math.round(usage.bytes / alive.length)} B per session)`
+            : ''),
       );
       if (usage) {
         expect(usage.keys).toBeLessThanOrEqual(50 * 4 + 2);
@@ -566,7 +608,10 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       const one = await refreshed(store, refreshOf(first.refreshToken!, { gracePeriod: 30 }));
       const two = await refreshed(store, refreshOf(one.tokens.refreshToken!, { gracePeriod: 30 }));
       expect(two.retried).toBe(false);
-      expect(await store.refresh(refreshOf(first.refreshToken!, { gracePeriod: 30 }))).toEqual({ status: 'replayed', sessionId: first.sessionId });
+      expect(await store.refresh(refreshOf(first.refreshToken!, { gracePeriod: 30 }))).toEqual({
+        status: 'replayed',
+        sessionId: first.sessionId,
+      });
       await expectEnded(store, two.tokens);
       await expectLive(store, iphone);
     });

@@ -263,7 +263,12 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
 
       it("refuses another client's refresh token and leaves the grant alone", async () => {
         const first = await tokensOf(store, issueRequest());
-        const result = await store.refresh({ refreshToken: first.refreshToken!, clientId: 'other', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        const result = await store.refresh({
+          refreshToken: first.refreshToken!,
+          clientId: 'other',
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
         expect(result.status).toBe('invalid');
         expect(await store.lookup(first.accessToken)).not.toBeNull();
       });
@@ -279,13 +284,28 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         const iphone = { ...ipad, scopes: ['device_iphone', 'orders:read'], deviceScopes: ['device_iphone'] };
         const ipadTokens = await tokensOf(store, ipad);
         const iphoneTokens = await tokensOf(store, iphone);
-        const rotated = await store.refresh({ refreshToken: ipadTokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        const rotated = await store.refresh({
+          refreshToken: ipadTokens.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
         expect(rotated.status).toBe('ok');
         if (rotated.status !== 'ok') return;
-        const replay = await store.refresh({ refreshToken: ipadTokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        const replay = await store.refresh({
+          refreshToken: ipadTokens.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
         expect(replay.status).toBe('replayed');
         expect(await store.lookup(rotated.tokens.accessToken)).toBeNull();
-        const afterReplay = await store.refresh({ refreshToken: rotated.tokens.refreshToken!, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 7200 });
+        const afterReplay = await store.refresh({
+          refreshToken: rotated.tokens.refreshToken!,
+          clientId: 'app',
+          accessTokenTtl: 600,
+          refreshTokenTtl: 7200,
+        });
         expect(afterReplay.status).not.toBe('ok');
         expect(await store.lookup(iphoneTokens.accessToken)).not.toBeNull();
       });

@@ -1,14 +1,6 @@
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
-import {
-  allKeysWithPrefix,
-  cleanupPrefix,
-  clusterNodes,
-  createTestCluster,
-  createTestRedis,
-  redisUrl,
-  uniquePrefix,
-} from './redis';
+import { allKeysWithPrefix, cleanupPrefix, clusterNodes, createTestCluster, createTestRedis, redisUrl, uniquePrefix } from './redis';
 
 // Proves the test infrastructure: a real standalone Redis and a real Redis Cluster, reached
 // through the environment set by globalSetup, and prefix cleanup that deletes nothing else.

@@ -203,13 +203,20 @@ async function launch(binary: string, choosePort: () => Promise<number>, extraAr
     const dir = await mkdtemp(join(tmpdir(), 'eodt-redis-'));
     const args = [
       ...(configFile === undefined ? [] : [configFile]),
-      '--port', String(port),
-      '--bind', HOST,
-      '--save', '',
-      '--appendonly', 'no',
-      '--daemonize', 'no',
-      '--dir', dir,
-      '--logfile', join(dir, 'redis.log'),
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--dir',
+      dir,
+      '--logfile',
+      join(dir, 'redis.log'),
       ...extraArgs,
     ];
     const child = spawn(binary, args, { cwd: dir, stdio: 'ignore' });
@@ -278,7 +285,8 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
 function run(file: string, args: string[], timeout: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(Object.assign(new Error(`${file} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`), { cause: error }));
+      if (error)
+        reject(Object.assign(new Error(`${file} ${args.join(' ')} failed: ${error.message}\n${stdout}\n${stderr}`), { cause: error }));
       else resolve({ stdout, stderr });
     });
   });
@@ -310,9 +318,12 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     for (let i = 0; i < size; i++) {
       launched.push(
         await launch(server, freeClusterPort, [
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', 'nodes.conf',
-          '--cluster-node-timeout', '5000',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '5000',
         ]),
       );
     }
@@ -324,14 +335,14 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     for (;;) {
       infos = await Promise.all(launched.map((node) => clusterInfo(node.port)));
       const ready = infos.every(
-        (info) =>
-          info?.cluster_state === 'ok' &&
-          info.cluster_known_nodes === String(size) &&
-          info.cluster_slots_assigned === '16384',
+        (info) => info?.cluster_state === 'ok' && info.cluster_known_nodes === String(size) && info.cluster_slots_assigned === '16384',
       );
       if (ready) break;
       if (Date.now() > deadline) {
-        const states = infos.map((info, i) => `${addresses[i]}: ${info ? `state=${info.cluster_state} known=${info.cluster_known_nodes} slots=${info.cluster_slots_assigned}` : 'no answer'}`);
+        const states = infos.map(
+          (info, i) =>
+            `${addresses[i]}: ${info ? `state=${info.cluster_state} known=${info.cluster_known_nodes} slots=${info.cluster_slots_assigned}` : 'no answer'}`,
+        );
         throw new Error(`the private Redis Cluster did not reach cluster_state:ok within ${CLUSTER_TIMEOUT_MS} ms:\n${states.join('\n')}`);
       }
       await sleep(100);
@@ -376,12 +387,15 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
     started.push(replica);
     // Sentinel rewrites its config file, so it gets a file of its own.
     const conf = join(confDir, 'sentinel.conf');
-    await writeFile(conf, [
-      `sentinel monitor ${name} ${HOST} ${master.port} 1`,
-      `sentinel down-after-milliseconds ${name} 1000`,
-      `sentinel failover-timeout ${name} 5000`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      conf,
+      [
+        `sentinel monitor ${name} ${HOST} ${master.port} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        '',
+      ].join('\n'),
+    );
     const sentinel = handleOf(await launch(binary, freePort, ['--sentinel'], conf));
     started.push(sentinel);
 
@@ -390,7 +404,8 @@ export async function startRedisSentinel(): Promise<RedisSentinelHandle> {
       const replicas = await probe(sentinel.port, (client) => client.call('SENTINEL', 'REPLICAS', name) as Promise<unknown[]>);
       const link = await probe(replica.port, (client) => client.info('replication'));
       if (replicas && replicas.length > 0 && link?.includes('master_link_status:up')) break;
-      if (Date.now() > deadline) throw new Error(`the private Redis Sentinel did not see an in-sync replica within ${CLUSTER_TIMEOUT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`the private Redis Sentinel did not see an in-sync replica within ${CLUSTER_TIMEOUT_MS} ms`);
       await sleep(100);
     }
     return { sentinels: [{ host: HOST, port: sentinel.port }], name, master, stop: once(stopEverything) };
@@ -426,11 +441,15 @@ export async function startRedisClusterWithReplicas(options: { nodeTimeout?: num
     const started = await Promise.all(
       Array.from({ length: size }, () =>
         launch(server, freeClusterPort, [
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', 'nodes.conf',
-          '--cluster-node-timeout', String(nodeTimeout),
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          String(nodeTimeout),
           // a replica whose master died may take over however long its link was down
-          '--cluster-replica-validity-factor', '0',
+          '--cluster-replica-validity-factor',
+          '0',
         ]),
       ),
     );
@@ -445,8 +464,7 @@ export async function startRedisClusterWithReplicas(options: { nodeTimeout?: num
       const ready =
         infos.every(
           (info) => info?.cluster_state === 'ok' && info.cluster_known_nodes === String(size) && info.cluster_slots_assigned === '16384',
-        ) &&
-        links.every((link) => link !== undefined && (link.includes('role:master') || link.includes('master_link_status:up')));
+        ) && links.every((link) => link !== undefined && (link.includes('role:master') || link.includes('master_link_status:up')));
       if (ready) break;
       if (Date.now() > deadline) {
         throw new Error(`the private Redis Cluster with replicas did not become ready within ${CLUSTER_TIMEOUT_MS} ms`);
@@ -475,6 +493,13 @@ export async function startPersistentRedis(options: { dir: string; port?: number
   const binary = await findBinary('redis-server');
   const { port, dir } = options;
   return handleOf(
-    await launch(binary, port === undefined ? freePort : () => Promise.resolve(port), ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]),
+    await launch(binary, port === undefined ? freePort : () => Promise.resolve(port), [
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--dir',
+      dir,
+    ]),
   );
 }

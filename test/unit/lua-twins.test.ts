@@ -46,10 +46,13 @@ describe('TS helpers and their Lua twins', () => {
 
   it('compareCodeUnits orders ASCII scope tokens as Lua table.sort does', async () => {
     // RFC 6749 §3.3 scope-token characters: %x21 / %x23-5B / %x5D-7E
-    const alphabet = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter((c) => c !== '"' && c !== '\\');
+    const alphabet = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter(
+      (c) => c !== '"' && c !== '\\',
+    );
     let seed = 42;
     const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const token = () => Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    const token = () =>
+      Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
     const lua = 'local list = {}\nfor i, v in ipairs(ARGV) do list[i] = v end\ntable.sort(list)\nreturn list';
     for (let round = 0; round < 20; round++) {
       const tokens = [...new Set(Array.from({ length: 40 }, token)), 'Device_a', 'device_a', 'device_', 'a', 'A', '~', '!', 'a!'];
@@ -98,7 +101,15 @@ describe('TS helpers and their Lua twins', () => {
     it('expands nested includes, each once, where they are first included', () => {
       const text = loadLua('top.lua', dir);
       expect(text.split('\n').filter((line) => !line.startsWith('-- ('))).toEqual([
-        '-- top', '-- a', '-- c', 'local fromC = 3', 'local fromA = 1', 'local x = 1', '-- b', 'local fromB = 2', 'return x',
+        '-- top',
+        '-- a',
+        '-- c',
+        'local fromC = 3',
+        'local fromA = 1',
+        'local x = 1',
+        '-- b',
+        'local fromB = 2',
+        'return x',
       ]);
       expect(text.match(/local fromC/g)).toHaveLength(1);
       expect(text).not.toMatch(/^--@include/m);

@@ -35,7 +35,14 @@ describe('TokenCodec', () => {
   });
 
   it('rejects a wrong length or shape', () => {
-    for (const bad of [`${token}A`, token.slice(0, -1), token.replace(/\./g, ':'), `${token.slice(0, 20)}+${token.slice(21)}`, '', 'a.b.c']) {
+    for (const bad of [
+      `${token}A`,
+      token.slice(0, -1),
+      token.replace(/\./g, ':'),
+      `${token.slice(0, 20)}+${token.slice(21)}`,
+      '',
+      'a.b.c',
+    ]) {
       expect(codec.parse(bad)).toBeUndefined();
     }
   });

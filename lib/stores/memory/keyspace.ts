@@ -141,15 +141,30 @@ export class Keyspace {
   }
 
   private hash(key: string, create = false): Map<string, string> | undefined {
-    return this.typed(key, create, () => new Map<string, string>(), (value) => value instanceof Map) as Map<string, string> | undefined;
+    return this.typed(
+      key,
+      create,
+      () => new Map<string, string>(),
+      (value) => value instanceof Map,
+    ) as Map<string, string> | undefined;
   }
 
   private set_(key: string, create = false): Set<string> | undefined {
-    return this.typed(key, create, () => new Set<string>(), (value) => value instanceof Set) as Set<string> | undefined;
+    return this.typed(
+      key,
+      create,
+      () => new Set<string>(),
+      (value) => value instanceof Set,
+    ) as Set<string> | undefined;
   }
 
   private zset(key: string, create = false): Map<string, number> | undefined {
-    return this.typed(key, create, () => new Map<string, number>(), (value) => value instanceof Map) as Map<string, number> | undefined;
+    return this.typed(
+      key,
+      create,
+      () => new Map<string, number>(),
+      (value) => value instanceof Map,
+    ) as Map<string, number> | undefined;
   }
 
   private typed(key: string, create: boolean, make: () => Value, is: (value: Value) => boolean): Value | undefined {

@@ -118,9 +118,20 @@ const issue: Twin = (db, KEYS, ARGV) => {
   db.set(KEYS[3]!, sid, accessTtl);
   if (A[6] !== '') db.set(KEYS[4]!, sid, refreshTtl);
   db.hset(KEYS[2]!, {
-    c: A[1]!, u: A[2]!, sc: A[3]!, dv: A[4]!,
-    ah: A[5]!, rh: A[6]!, as: A[7]!, rs: A[8]!, k: A[9]!,
-    iat: now, exp: now + accessTtl, rexp: now + refreshTtl, ct: now, lu: now,
+    c: A[1]!,
+    u: A[2]!,
+    sc: A[3]!,
+    dv: A[4]!,
+    ah: A[5]!,
+    rh: A[6]!,
+    as: A[7]!,
+    rs: A[8]!,
+    k: A[9]!,
+    iat: now,
+    exp: now + accessTtl,
+    rexp: now + refreshTtl,
+    ct: now,
+    lu: now,
     id: KEYS[0]!.slice(base.length + 2),
   });
   db.pexpire(KEYS[2]!, life);
@@ -199,8 +210,17 @@ const refresh: Twin = (db, KEYS, ARGV) => {
   db.set(KEYS[2]!, sid, accessTtl);
   db.set(KEYS[3]!, sid, refreshTtl);
   db.hset(key, {
-    sc: scope, ah: A[2]!, rh: A[3]!, as: A[4]!, rs: A[5]!,
-    k: A[6]!, iat: now, exp: now + accessTtl, rexp: now + refreshTtl, lu: now, id,
+    sc: scope,
+    ah: A[2]!,
+    rh: A[3]!,
+    as: A[4]!,
+    rs: A[5]!,
+    k: A[6]!,
+    iat: now,
+    exp: now + accessTtl,
+    rexp: now + refreshTtl,
+    lu: now,
+    id,
   });
   if (!retry) db.hset(key, { ph: rh!, pt: now });
   db.pexpire(key, life);

@@ -39,7 +39,8 @@ type Command = (...args: (string | number)[]) => Promise<Reply>;
  * `maxmemory` with `noeviction`; READONLY a replica after a failover; the others are Cluster and
  * replication states that pass.
  */
-const TRANSIENT_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS|MOVED|ASK|OOM|MISCONF|NOSCRIPT|UNBLOCKED|NOAUTH|WRONGPASS|NOPERM)\b/;
+const TRANSIENT_REPLY =
+  /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS|MOVED|ASK|OOM|MISCONF|NOSCRIPT|UNBLOCKED|NOAUTH|WRONGPASS|NOPERM)\b/;
 
 /**
  * {@link TokenStore} on Redis (single node, Sentinel or Cluster). Each operation is one Lua
@@ -95,9 +96,10 @@ export class RedisTokenStore extends ScriptedTokenStore {
         const script = luaScripts[name];
         // ioredis adds its keyPrefix to KEYS itself.
         const unprefixed = prefixLength === 0 ? keys : keys.map((k) => k.slice(prefixLength));
-        const call = script.numberOfKeys === undefined
-          ? commands[script.command]!.call(this.redis, unprefixed.length, ...unprefixed, ...args)
-          : commands[script.command]!.call(this.redis, ...unprefixed, ...args);
+        const call =
+          script.numberOfKeys === undefined
+            ? commands[script.command]!.call(this.redis, unprefixed.length, ...unprefixed, ...args)
+            : commands[script.command]!.call(this.redis, ...unprefixed, ...args);
         return this.bounded(call);
       },
     };
@@ -151,7 +153,9 @@ export class RedisTokenStore extends ScriptedTokenStore {
 function toStoreError(error: unknown): unknown {
   if (error instanceof UnavailableError) return error;
   const { name, message } = error as { name?: string; message?: string };
-  const text = String(message ?? error).split('\n')[0]!.slice(0, 200);
+  const text = String(message ?? error)
+    .split('\n')[0]!
+    .slice(0, 200);
   const cause = scrubbed(error);
   if (name === 'ReplyError' && !TRANSIENT_REPLY.test(text)) {
     return new Error(`Redis refused a token store script: ${text}`, { cause });
