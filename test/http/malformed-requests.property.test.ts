@@ -391,8 +391,11 @@ function hostileRequestArb(endpoint: Endpoint, tokens: Tokens): fc.Arbitrary<Hos
 interface Endpoint {
   readonly path: string;
   readonly method: (typeof METHODS)[number];
-  /** `router`: an endpoint of the token router (RFC 6749 error JSON); `bearer`: behind requireToken. */
-  readonly kind: 'router' | 'bearer';
+  /**
+   * `router`: an endpoint of the token router (RFC 6749 error JSON); `bearer`: behind requireToken;
+   * `devices`: the self-service device endpoints (bearer-authenticated, router error JSON).
+   */
+  readonly kind: 'router' | 'bearer' | 'devices';
   /** What a 2xx answer to this request must satisfy (checked after the common invariants). */
   success(request: HostileRequest, answer: Answer, tokens: Tokens): void;
 }
@@ -402,6 +405,27 @@ function json(answer: Answer): any {
 }
 
 const ENDPOINTS: readonly Endpoint[] = [
+  {
+    path: '/devices',
+    method: 'GET',
+    kind: 'devices',
+    success(request, answer, tokens) {
+      // Only a live access token with a user lists or ends anything.
+      expect(tokens.access.map((entry) => entry.token)).toContain(bearerOf(request));
+      if (answer.status === 204) {
+        expect(request.method).toBe('DELETE');
+        return;
+      }
+      expect(answer.status).toBe(200);
+      if (request.method === 'HEAD') return;
+      const body = json(answer);
+      if (request.method === 'DELETE') expect(Number.isInteger(body.ended)).toBe(true);
+      else {
+        expect(Array.isArray(body.devices)).toBe(true);
+        expect(body.devices.filter((device: { current: boolean }) => device.current)).toHaveLength(1);
+      }
+    },
+  },
   {
     path: '/token',
     method: 'POST',
@@ -482,8 +506,35 @@ function checkErrorBody(answer: Answer, codes: Set<string>): void {
 }
 
 /** The invariants every answer of every endpoint keeps. */
+/** The bearer token a request sent as RFC 6750 §2.1 says, if any (Node strips surrounding whitespace). */
+function bearerOf(request: HostileRequest): string | undefined {
+  return /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(sendable(request.authorization ?? '').trim())?.[1];
+}
+
 function checkAnswer(endpoint: Endpoint, request: HostileRequest, answer: Answer, tokens: Tokens): void {
   expect(answer.status).toBeLessThan(500);
+  if (endpoint.kind === 'devices') {
+    // `/devices`, `/devices/` and `/devices/<anything>` (`DELETE /devices/{id}`) are all routed;
+    // other spellings fall through to Express' own 404.
+    if (answer.status === 404 && /^text\/html/.test(String(answer.headers['content-type']))) return;
+    expect(answer.headers['cache-control']).toBe('no-store');
+    if (answer.status >= 400) {
+      if (answer.headers['www-authenticate'] !== undefined) {
+        // RFC 6750 §3: the caller's token was missing, dead, malformed or has no user.
+        expect([400, 401, 403]).toContain(answer.status);
+        expect(answer.headers['www-authenticate']).toMatch(/^Bearer( |$)/);
+        if (request.method !== 'HEAD' && answer.text !== '') checkErrorBody(answer, new Set([...BEARER_ERRORS, 'insufficient_scope']));
+      } else {
+        // 404 for a session that is not the caller's, 405 with Allow, 503 never here.
+        expect([400, 404, 405]).toContain(answer.status);
+        if (answer.status === 405) expect(answer.headers.allow).toMatch(/DELETE/);
+        if (request.method !== 'HEAD') checkErrorBody(answer, TOKEN_ERRORS);
+      }
+      return;
+    }
+    endpoint.success(request, answer, tokens);
+    return;
+  }
   const path = endpoint.path + request.pathSuffix;
   // Express routes by path only; `/token/`, `/token?…` reach the endpoint, `//token` does not.
   const routed = /^(\/[a-z/]*[a-z])\/?(\?.*)?$/.exec(path)?.[1] === endpoint.path;
@@ -532,7 +583,7 @@ describe.each(STORES)('hostile requests on %s', (storeName, makeStore) => {
     handle = makeStore(`hostile-${storeName}`);
     // Brute-force protection would turn the many wrong passwords into 429s (also checked
     // above); with it off, every wrong password reaches the password check.
-    server = buildApp(handle.store, { loginLockout: false }).listen(0, '127.0.0.1');
+    server = buildApp(handle.store, { loginLockout: false, deviceEndpoints: true }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
   });
   afterAll(async () => {
