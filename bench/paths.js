@@ -1,6 +1,6 @@
 'use strict';
 
-// The six measured paths. Each builds its requests and checks every answer, per target:
+// The measured paths (the six of issue 8, and GET /devices). Each builds its requests and checks every answer, per target:
 //   setup(target)          once per target: tokens the path needs all along
 //   prepare(state, count)  before each load run: tokens consumed by about `count` requests
 //   next(state)            the next request: { method, path, headers, body }
@@ -172,6 +172,23 @@ function paths() {
       prepare: async () => {},
       next: (state) => ({ method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${state.token}` } }),
       check: (_state, status, body) => (status === 200 && parse(body)?.user === USER ? null : wrong(status, body, 'not the API answer')),
+    },
+    {
+      name: 'devices',
+      what: 'GET /devices with a live bearer token (the floor: its GET /api/orders, one Redis GET)',
+      appliesTo: (target) => target.kind !== 'peer', // @node-oauth/oauth2-server has no device sessions
+      setup: async (target) => ({ target, token: await primedToken(target, primed) }),
+      prepare: async () => {},
+      next: (state) => ({
+        method: 'GET',
+        path: state.target.kind === 'floor' ? '/api/orders' : '/devices',
+        headers: { authorization: `Bearer ${state.token}` },
+      }),
+      check: (state, status, body) => {
+        const json = parse(body);
+        const right = state.target.kind === 'floor' ? json?.user === USER : Array.isArray(json?.devices) && json.devices.length > 0;
+        return status === 200 && right ? null : wrong(status, body, 'not the device list');
+      },
     },
     {
       name: 'introspect',

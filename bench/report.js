@@ -38,7 +38,7 @@ async function machineInfo(redis) {
   };
 }
 
-const floorName = (path) => (path === 'validate' ? 'floor-validate' : 'floor-token');
+const floorName = (path) => (path === 'validate' || path === 'devices' ? 'floor-validate' : 'floor-token');
 
 /** The rows of `results` with their ratios and goal checks. */
 function withRatios(results) {

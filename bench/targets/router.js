@@ -13,7 +13,7 @@ run('router', async () => {
   await redis.connect();
   const store = new RedisTokenStore({ redis, secret: SECRET, keyPrefix: keyPrefix() });
   const app = express();
-  app.use(createTokenRouter({ store, clients: clientList(), users: userList(), scopes: SCOPES }));
+  app.use(createTokenRouter({ store, clients: clientList(), users: userList(), scopes: SCOPES, deviceEndpoints: true }));
   app.get('/api/orders', requireToken({ store, scopes: ['orders:read'] }), (req, res) => {
     const { username, clientId, scopes, device } = req.oauth;
     res.json({ user: username ?? null, client: clientId, scopes, device: device ?? null });
