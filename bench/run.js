@@ -14,7 +14,7 @@
 // Every answer is checked; the run exits non-zero only when one was wrong (not for a missed
 // target of issue 8, which the tables mark PASS or MISS).
 //
-// Env: BENCH_DURATION (s per round, 2), BENCH_ROUNDS (4), BENCH_WARMUP (s, 1),
+// Env: BENCH_DURATION (s per round, 1.5), BENCH_ROUNDS (4), BENCH_WARMUP (s, 1),
 // BENCH_CONNECTIONS (16), BENCH_PROBE_REQUESTS (20), BENCH_PATHS (comma list, all),
 // REDIS_URL (use that Redis: keys only under a random bench: prefix, deleted at the end).
 
@@ -40,7 +40,7 @@ function envNumber(name, fallback, min) {
   return value;
 }
 
-const DURATION = envNumber('BENCH_DURATION', 2, 0.5);
+const DURATION = envNumber('BENCH_DURATION', 1.5, 0.5);
 const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 4, 1));
 const WARMUP = envNumber('BENCH_WARMUP', 1, 0);
 const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 16, 1));
