@@ -12,6 +12,7 @@ import {
   type RefreshRequest,
   type RefreshResult,
   type RevokeResult,
+  type SessionClaims,
   type SessionInfo,
   type TokenRecord,
   type TokenStore,
@@ -207,7 +208,15 @@ export abstract class ScriptedTokenStore implements TokenStore {
     );
     const status = reply[0];
     if (status === RefreshStatus.ROTATED || status === RefreshStatus.CURRENT) {
-      const [, sessionId, clientId, username, scope, device, msLeft] = reply.map(String);
+      const [, sessionId, clientId, username, scope, device, msLeft] = reply.map(String) as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       const retried = status === RefreshStatus.CURRENT;
       const keyId = retried ? String(reply[10]) : this.codec.keyId;
       const access = retried ? String(reply[8]) : accessSeed;
@@ -216,15 +225,10 @@ export abstract class ScriptedTokenStore implements TokenStore {
         status: 'ok',
         retried,
         tokens: {
-          sessionId: sessionId!,
-          clientId: clientId!,
-          subject: username === '' ? clientId! : username!,
-          username: username === '' ? undefined : username,
-          scopes: splitScopes(scope!),
-          deviceScopes: splitScopes(device!),
+          ...claimsOf(sessionId, clientId, username, scope, device),
           accessToken: this.codec.token(parsed.tag, access, keyId)!,
           refreshToken: this.codec.token(parsed.tag, refreshed, keyId)!,
-          expiresIn: seconds(msLeft!),
+          expiresIn: seconds(msLeft),
           reused: retried,
         },
       };
@@ -270,18 +274,24 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const reply = await this.scripts.run('lookup', pointerKeys(base, parsed.hash, types), [base]);
     const found = Number(reply[0]);
     if (found === 0) return null;
-    const [, sessionId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String);
+    const [, sessionId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const tokenType = types[found - 1]!;
     return {
       tokenType,
-      sessionId: sessionId!,
-      clientId: clientId!,
-      subject: username === '' ? clientId! : username!,
-      username: username === '' ? undefined : username,
-      scopes: splitScopes(scope!),
-      deviceScopes: splitScopes(device!),
-      issuedAt: seconds(iat!),
-      expiresAt: seconds(tokenType === 'access_token' ? exp! : rexp!),
+      ...claimsOf(sessionId, clientId, username, scope, device),
+      issuedAt: seconds(iat),
+      expiresAt: seconds(tokenType === 'access_token' ? exp : rexp),
     };
   }
 
@@ -396,6 +406,18 @@ export abstract class ScriptedTokenStore implements TokenStore {
 const SESSION_ID = /^[A-Za-z0-9_-]{16}$/;
 function isSessionId(value: string): boolean {
   return SESSION_ID.test(value);
+}
+
+/** A session's claims from the fields a script answers (a username of '' is client_credentials). */
+function claimsOf(sessionId: string, clientId: string, username: string, scope: string, device: string): SessionClaims {
+  return {
+    sessionId,
+    clientId,
+    subject: username === '' ? clientId : username,
+    username: username === '' ? undefined : username,
+    scopes: splitScopes(scope),
+    deviceScopes: splitScopes(device),
+  };
 }
 
 /** The pointer keys of a token, one per type asked for, in that order. */
