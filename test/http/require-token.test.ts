@@ -37,40 +37,10 @@ describe('requireToken()', () => {
     expect(JSON.stringify(res.body)).not.toContain(token);
   });
 
-  it('accepts the scheme name in any case', async () => {
-    const token = await tokenFor('device_case orders:read');
-    const res = await request(buildApp(handle.store)).get('/api/orders').set('Authorization', `bEaReR ${token}`);
-    expect(res.status).toBe(200);
-  });
-
-  it('answers 401 with a bare Bearer challenge when no token is sent', async () => {
-    const res = await request(buildApp(handle.store)).get('/api/orders');
-    expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
-    expect(res.body.error).toBe('invalid_token');
-  });
-
-  it('answers 401 invalid_token for an unknown or revoked token', async () => {
-    const res = await request(buildApp(handle.store))
-      .get('/api/orders')
-      .set('Authorization', `Bearer ${'A'.repeat(12)}.${'B'.repeat(43)}`);
-    expect(res.status).toBe(401);
-    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
-  });
-
   it('answers 400 invalid_request for a malformed Authorization header', async () => {
     const res = await request(buildApp(handle.store)).get('/api/orders').set('Authorization', 'Bearer two words');
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
-  });
-
-  it('answers 403 insufficient_scope naming the required scope', async () => {
-    const token = await tokenFor('device_ipad');
-    const res = await request(buildApp(handle.store)).get('/api/orders').set('Authorization', `Bearer ${token}`);
-    expect(res.status).toBe(403);
-    expect(res.body.error).toBe('insufficient_scope');
-    expect(res.headers['www-authenticate']).toContain('error="insufficient_scope"');
-    expect(res.headers['www-authenticate']).toContain('scope="orders:read"');
   });
 
   it('answers 503, not 401, when the store is unavailable', async () => {

@@ -29,20 +29,6 @@ describe.each(STORES)('POST /revoke on %s', (storeName, makeStore) => {
     expect((await call(tokens.body.access_token)).status).toBe(401);
   });
 
-  it('finds the token even when the hint names the other type', async () => {
-    const tokens = await login('device_b');
-    expect((await revoke({ token: tokens.body.access_token, token_type_hint: 'refresh_token' })).status).toBe(200);
-    expect((await call(tokens.body.access_token)).status).toBe(401);
-  });
-
-  it('answers 200 for an unknown, malformed or already revoked token', async () => {
-    const tokens = await login('device_c');
-    expect((await revoke({ token: tokens.body.access_token })).status).toBe(200);
-    for (const token of [tokens.body.access_token, 'garbage', 'x'.repeat(500)]) {
-      expect((await revoke({ token })).status).toBe(200);
-    }
-  });
-
   it("refuses another client's token and leaves it working", async () => {
     const tokens = await login('device_d');
     const res = await revoke({ token: tokens.body.access_token }, ANDROID_APP);
