@@ -140,7 +140,7 @@ function expectedRequests(estimates, target, seconds) {
 }
 
 async function benchPath(path, targets, admin, estimates) {
-  const active = targets.filter((target) => path.appliesTo(target));
+  const active = targets.filter((target) => path.appliesTo(target) && (!target.only || target.only.includes(path.name)));
   const states = new Map();
   const probes = new Map();
   for (const target of active) {
@@ -233,7 +233,7 @@ async function main() {
     const common = { BENCH_REDIS_URL: redisServer.url };
     const launch = (name, kind, options) =>
       startTarget({ name, cpu: SERVER_CPU, logDir: workDir, ready: /listening on/, ...options }).then((target) => {
-        targets.push(Object.assign(target, { kind }));
+        targets.push(Object.assign(target, { kind, only: options.only }));
       });
     // Exactly what `npm start` runs once it has built (`npm run bench` builds first).
     await launch('gateway', 'product', {
@@ -245,6 +245,21 @@ async function main() {
         REDIS_KEY_PREFIX: `${prefix}gateway:`,
         TOKEN_SECRET: SECRET,
         GATEWAY_CONFIG: writeGatewayConfig(workDir),
+      },
+    });
+    // The same gateway with GATEWAY_METRICS=off, on two paths only (to keep the run short): what
+    // /metrics costs (issue 11: at most 0.02 on any ratio).
+    await launch('gateway-no-metrics', 'product', {
+      script: 'dist/example-gateway/server.js',
+      only: ['reuse', 'validate'],
+      env: {
+        NODE_ENV: 'production',
+        HTTPS_PORT: 'off',
+        REDIS_URL: redisServer.url,
+        REDIS_KEY_PREFIX: `${prefix}gateway-no-metrics:`,
+        TOKEN_SECRET: SECRET,
+        GATEWAY_CONFIG: writeGatewayConfig(workDir),
+        GATEWAY_METRICS: 'off',
       },
     });
     await launch('router', 'product', { script: 'bench/targets/router.js', env: { ...common, BENCH_KEY_PREFIX: `${prefix}router:` } });

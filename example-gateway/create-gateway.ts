@@ -17,8 +17,8 @@ export interface GatewayOptions {
   readonly logger?: Logger | undefined;
   /** Express' `trust proxy` setting (see `TRUST_PROXY`). @default false */
   readonly trustProxy?: boolean | number | string | undefined;
-  /** Where `/metrics` counts; @default new metrics for this gateway (`createMetrics()`) */
-  readonly metrics?: GatewayMetrics | undefined;
+  /** Where `/metrics` counts; `false`: no `/metrics` and no counting at all; @default new metrics for this gateway (`createMetrics()`) */
+  readonly metrics?: GatewayMetrics | false | undefined;
   /** True once shutdown has begun: `/healthz` and `/readyz` then answer 503. */
   readonly isDraining?: (() => boolean) | undefined;
   /** The config file, named in config errors. */
@@ -128,7 +128,9 @@ function auditLog(logger: Logger, event: AuditEvent): void {
 export function createGateway(options: GatewayOptions): Express {
   const { config, store, storeKind } = options;
   const logger = options.logger ?? pino({ level: 'silent' }, { write: () => undefined });
-  const metrics = options.metrics ?? createMetrics();
+  const counting = options.metrics !== false;
+  // Off: a registry nobody reads still takes the (cheap) counts of errors and events.
+  const metrics = options.metrics === false ? createMetrics({ processMetrics: false }) : (options.metrics ?? createMetrics());
   const isDraining = options.isDraining ?? (() => false);
   const logFailure = (message: string, source: StoreErrorSource) => (error: unknown) => {
     // An outage is already in each request's log line (503) and in the Redis connection log.
@@ -159,15 +161,15 @@ export function createGateway(options: GatewayOptions): Express {
   app.set('trust proxy', options.trustProxy ?? false);
   // The RFC error code of each error answer, for the metrics' `outcome` label: set once on this
   // app's response prototype (every router mounted here answers through it), not per request.
-  app.response.json = metrics.captureErrorCode(app.response.json) as typeof app.response.json;
-  app.use(requestLogger(logger, [metrics.observeRequest]));
+  if (counting) app.response.json = metrics.captureErrorCode(app.response.json) as typeof app.response.json;
+  app.use(requestLogger(logger, counting ? [metrics.observeRequest] : []));
   const readiness = healthCheck(store, storeKind, isDraining, logger, metrics);
   // /healthz is kept as it always was (load balancers are configured with it); /readyz is the
   // same check under the name orchestrators use.
   app.get('/healthz', readiness);
   app.get('/readyz', readiness);
   app.get('/livez', liveness);
-  app.get('/metrics', metrics.handler);
+  if (counting) app.get('/metrics', metrics.handler);
   app.use(tokenRouter);
   app.get(
     '/api/orders',

@@ -30,6 +30,8 @@ export interface GatewayEnvironment {
   readonly logLevel: LogLevel;
   /** Milliseconds to wait for requests in flight at shutdown, from `SHUTDOWN_TIMEOUT` (seconds). @default 10000 */
   readonly shutdownTimeout: number;
+  /** `GET /metrics` and its per-request counting, from `GATEWAY_METRICS` (`on` or `off`). @default true */
+  readonly metrics: boolean;
 }
 
 export type RedisTarget =
@@ -258,6 +260,9 @@ export function readEnvironment(env: Env = process.env): GatewayEnvironment {
     throw new ConfigError(`SHUTDOWN_TIMEOUT must be a positive number of seconds (got "${shutdown}")`);
   }
 
+  const metrics = read(env, 'GATEWAY_METRICS') ?? 'on';
+  if (metrics !== 'on' && metrics !== 'off') throw new ConfigError(`GATEWAY_METRICS must be on or off (got "${metrics}")`);
+
   const configFile = read(env, 'GATEWAY_CONFIG');
   const redisTarget = (): RedisTarget | undefined => {
     if (url !== undefined) return redisUrl(url, credentials);
@@ -277,5 +282,6 @@ export function readEnvironment(env: Env = process.env): GatewayEnvironment {
     trustProxy: trustProxy(env),
     logLevel,
     shutdownTimeout: Math.round(Number(shutdown) * 1000),
+    metrics: metrics === 'on',
   };
 }

@@ -112,6 +112,7 @@ export async function startGateway(variables: Readonly<Record<string, string | u
       logger,
       trustProxy: env.trustProxy,
       isDraining: () => draining,
+      ...(env.metrics ? {} : { metrics: false as const }),
     });
   } catch (error) {
     await gatewayStore.close();

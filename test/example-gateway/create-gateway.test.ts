@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import Redis from 'ioredis';
 import request from 'supertest';
@@ -237,5 +238,29 @@ describe('createGateway() on Redis', () => {
       [40, 503],
     ]);
     expect(requestLines.every((line) => line.err === undefined)).toBe(true);
+  });
+});
+
+describe('createGateway({ metrics: false })', () => {
+  it('serves no /metrics and counts nothing, and still serves tokens and the API', async () => {
+    const store = new MemoryTokenStore({ secret: 'a-secret-of-at-least-thirty-two-characters' });
+    try {
+      const app = createGateway({
+        config: readGatewayConfig(join(__dirname, '../../example-gateway/config.json')),
+        store,
+        storeKind: 'memory',
+        metrics: false,
+      });
+      expect((await request(app).get('/metrics')).status).toBe(404);
+      const token = await request(app)
+        .post('/token')
+        .auth('demo-app', 'demo-app-secret')
+        .type('form')
+        .send({ grant_type: 'password', username: 'alice', password: 'wonderland', scope: 'device_ipad orders:read' });
+      expect(token.status).toBe(200);
+      expect((await request(app).get('/api/orders').auth(token.body.access_token, { type: 'bearer' })).status).toBe(200);
+    } finally {
+      store.close();
+    }
   });
 });

@@ -21,6 +21,7 @@ describe('readEnvironment()', () => {
       trustProxy: false,
       logLevel: 'info',
       shutdownTimeout: 10_000,
+      metrics: true,
     });
   });
 
@@ -124,6 +125,12 @@ describe('readEnvironment()', () => {
   it('reads SHUTDOWN_TIMEOUT in seconds and LOG_LEVEL', () => {
     expect(readEnvironment({ SHUTDOWN_TIMEOUT: '2.5', LOG_LEVEL: 'warn' })).toMatchObject({ shutdownTimeout: 2500, logLevel: 'warn' });
     expect(configErrorOf({ SHUTDOWN_TIMEOUT: '0' })).toBe('SHUTDOWN_TIMEOUT must be a positive number of seconds (got "0")');
+  });
+
+  it('reads GATEWAY_METRICS on or off', () => {
+    expect(readEnvironment({ GATEWAY_METRICS: 'off' })).toMatchObject({ metrics: false });
+    expect(readEnvironment({ GATEWAY_METRICS: 'on' })).toMatchObject({ metrics: true });
+    expect(configErrorOf({ GATEWAY_METRICS: 'no' })).toBe('GATEWAY_METRICS must be on or off (got "no")');
   });
 });
 
