@@ -208,15 +208,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     );
     const status = reply[0];
     if (status === RefreshStatus.ROTATED || status === RefreshStatus.CURRENT) {
-      const [, sessionId, clientId, username, scope, device, msLeft] = reply.map(String) as [
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string,
-      ];
+      const [, sessionId = '', clientId = '', username = '', scope = '', device = '', msLeft = '0'] = reply.map(String);
       const retried = status === RefreshStatus.CURRENT;
       const keyId = retried ? String(reply[10]) : this.codec.keyId;
       const access = retried ? String(reply[8]) : accessSeed;
@@ -274,18 +266,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const reply = await this.scripts.run('lookup', pointerKeys(base, parsed.hash, types), [base]);
     const found = Number(reply[0]);
     if (found === 0) return null;
-    const [, sessionId, clientId, username, scope, device, iat, exp, rexp] = reply.map(String) as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [, sessionId = '', clientId = '', username = '', scope = '', device = '', iat = '0', exp = '0', rexp = '0'] = reply.map(String);
     const tokenType = types[found - 1]!;
     return {
       tokenType,
