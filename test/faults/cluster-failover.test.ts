@@ -5,7 +5,8 @@ import {
   expectRecovery,
   expectRevokedStaysDead,
   type Gateway,
-  orders,
+  firstServedAt,
+  logSwitch,
   prepare,
   ready,
   RECOVERY_WITHIN_MS,
@@ -64,13 +65,8 @@ describe('fault matrix: Redis Cluster master killed, replica promoted', () => {
         await sleep(20);
       }
     })();
-    let backAt: number | undefined;
     await sleep(200);
-    while (backAt === undefined && performance.now() - killedAt < 20_000) {
-      const answer = await orders(gateway.base, prepared.live.access);
-      if (answer.status === 200) backAt = performance.now();
-      else await sleep(50);
-    }
+    const backAt = await firstServedAt(gateway.base, prepared.live.access, killedAt, 20_000);
     await sleep(1_000);
     const report = await traffic.stop();
     const promotedAt = await promoted;
@@ -83,11 +79,12 @@ describe('fault matrix: Redis Cluster master killed, replica promoted', () => {
     const recoveryMs = await expectRecovery(gateway.base, 'cluster', prepared.live.access);
     expect(recoveryMs).toBeLessThan(RECOVERY_WITHIN_MS);
     await expectRevokedStaysDead(gateway.base, prepared, {});
-    console.log(
-      `fault "Cluster master killed": ${report.failed}/${report.requests} requests failed during the switch ` +
-        `(${JSON.stringify(report.byStatus)}), longest gap without a 200 ${Math.round(report.longestGapMs)} ms, ` +
-        `slowest answer ${Math.round(report.slowest)} ms; replica promoted ${Math.round(promotedAt! - killedAt)} ms after the kill, ` +
-        `service back ${Math.round(backAt! - killedAt)} ms after the kill`,
+    logSwitch(
+      'Cluster master killed',
+      report,
+      `replica promoted ${Math.round(promotedAt! - killedAt)} ms after the kill`,
+      killedAt,
+      backAt!,
     );
   }, 60_000);
 });

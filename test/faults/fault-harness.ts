@@ -306,3 +306,22 @@ export function steadyTraffic(base: string, access: string, tag: string, everyMs
     },
   };
 }
+
+/** When the gateway first answers `GET /api/orders` with `access` again (polled every 50 ms); `undefined` after `limitMs` since `since`. */
+export async function firstServedAt(base: string, access: string, since: number, limitMs: number): Promise<number | undefined> {
+  while (performance.now() - since < limitMs) {
+    const answer = await orders(base, access);
+    if (answer.status === 200) return performance.now();
+    await sleep(50);
+  }
+  return undefined;
+}
+
+/** The line a switch under steady traffic reports: what failed, and when Redis and the service came back. */
+export function logSwitch(fault: string, report: SteadyReport, redisBack: string, killedAt: number, servedAt: number): void {
+  console.log(
+    `fault "${fault}": ${report.failed}/${report.requests} requests failed during the switch ` +
+      `(${JSON.stringify(report.byStatus)}), longest gap without a 200 ${Math.round(report.longestGapMs)} ms, ` +
+      `slowest answer ${Math.round(report.slowest)} ms; ${redisBack}, service back ${Math.round(servedAt - killedAt)} ms after the kill`,
+  );
+}

@@ -4,7 +4,8 @@ import {
   expectRecovery,
   expectRevokedStaysDead,
   type Gateway,
-  orders,
+  firstServedAt,
+  logSwitch,
   prepare,
   ready,
   RECOVERY_WITHIN_MS,
@@ -58,12 +59,7 @@ describe('fault matrix: Redis Sentinel failover', () => {
       }
     })();
     // wait for the promotion as the Sentinel reports it
-    let promotedAt: number | undefined;
-    while (promotedAt === undefined && performance.now() - killedAt < 15_000) {
-      const answer = await orders(gateway.base, prepared.live.access);
-      if (answer.status === 200) promotedAt = performance.now();
-      else await sleep(50);
-    }
+    const promotedAt = await firstServedAt(gateway.base, prepared.live.access, killedAt, 15_000);
     await sleep(1_000);
     const report = await traffic.stop();
     const switchedAt = await switched;
@@ -78,11 +74,12 @@ describe('fault matrix: Redis Sentinel failover', () => {
     const recoveryMs = await expectRecovery(gateway.base, 'sentinel', prepared.live.access);
     expect(recoveryMs).toBeLessThan(RECOVERY_WITHIN_MS);
     await expectRevokedStaysDead(gateway.base, prepared, {});
-    console.log(
-      `fault "Sentinel failover": ${report.failed}/${report.requests} requests failed during the switch ` +
-        `(${JSON.stringify(report.byStatus)}), longest gap without a 200 ${Math.round(report.longestGapMs)} ms, ` +
-        `slowest answer ${Math.round(report.slowest)} ms; Sentinel switched ${Math.round(switchedAt! - killedAt)} ms after the kill, ` +
-        `service back ${Math.round(promotedAt! - killedAt)} ms after the kill`,
+    logSwitch(
+      'Sentinel failover',
+      report,
+      `Sentinel switched ${Math.round(switchedAt! - killedAt)} ms after the kill`,
+      killedAt,
+      promotedAt!,
     );
   }, 40_000);
 });
