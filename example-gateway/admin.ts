@@ -35,6 +35,7 @@ commands:
 options:
   --json        machine-readable output on stdout
   -h, --help    this text
+  --            what follows is not an option (a username that begins with "-")
 
 exit codes: 0 done, 1 nothing to do (no such session / none to end), 2 usage error,
 69 the token store is unavailable, 78 configuration error (no Redis configured, bad variable)
@@ -59,11 +60,25 @@ interface Invocation {
   readonly json: boolean;
 }
 
+/**
+ * A session id is 16 base64url characters, so one in 32 begins with `-`: an argument of exactly
+ * that shape is never an option (no option of this command has it), so `end alice -Qx…` works
+ * as pasted from `list`. Such arguments go to `parseArgs` as placeholders and come back after.
+ */
+const SESSION_ID_SHAPE = /^[A-Za-z0-9_-]{16}$/;
+
 function parseCommand(argv: readonly string[]): Invocation {
+  const dashed: string[] = [];
+  const end = argv.indexOf('--');
+  const args = argv.map((arg, index) => {
+    if ((end !== -1 && index > end) || !arg.startsWith('-') || !SESSION_ID_SHAPE.test(arg)) return arg;
+    dashed.push(arg);
+    return `\0${dashed.length - 1}`;
+  });
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args,
       allowPositionals: true,
       strict: true,
       options: { json: { type: 'boolean' }, client: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -71,7 +86,8 @@ function parseCommand(argv: readonly string[]): Invocation {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { values } = parsed;
+  const positionals = parsed.positionals.map((arg) => (arg.startsWith('\0') ? dashed[Number(arg.slice(1))]! : arg));
   const json = values.json === true;
   if (values.help) return { command: 'help', json };
   const [name, ...rest] = positionals;

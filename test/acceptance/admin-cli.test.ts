@@ -173,6 +173,23 @@ describe('npm run admin', () => {
     expect(await admin(['--help'])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: /) });
   });
 
+  it('takes a session id that begins with "-" (one in 32 do) as the id, not as an option', async () => {
+    // What `list` printed is pasted as is: `-Qx…` and `--Qx…` are ids (16 base64url characters).
+    for (const id of ['-AAAAAAAAAAAAAAA', '--AAAAAAAAAAAAAA']) {
+      expect(await admin(['end', 'alice', id])).toMatchObject({
+        code: 1,
+        stdout: `no live session ${id} of alice: nothing ended\n`,
+      });
+    }
+    // After `--` nothing is an option: a username that begins with "-".
+    expect(await admin(['end-user', '--json', '--', '-alice'])).toMatchObject({
+      code: 1,
+      stdout: '{"username":"-alice","ended":0}\n',
+    });
+    // Anything else that begins with "-" is still an unknown option.
+    expect((await admin(['end', 'alice', '-AAAA'])).code).toBe(2);
+  });
+
   it('refuses with 78 without a Redis to talk to, and for a wrong variable', async () => {
     const memory = await admin(['list', 'alice'], {});
     expect(memory.code).toBe(78);
