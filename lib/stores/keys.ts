@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Key names of the token stores: the one module that builds them (the Lua scripts and their
@@ -10,13 +10,22 @@ import { createHash } from 'node:crypto';
  *   <prefix>{<tag>}:s:<sid>           session hash: one device's live grant          (TTL: its last token)
  *   <prefix>{<tag>}:a:<hash>          access token pointer -> sid                    (TTL: the access token)
  *   <prefix>{<tag>}:r:<hash>          refresh token pointer -> sid                   (TTL: the refresh token)
- *   <prefix>{<tag>}:u:<hash>          rotated-away refresh token -> sid              (TTL: what it had left)
- *   <prefix>{<tag>}:i:<identity>      identity (client, username, scopes) -> sid     (TTL: the session)
- *   <prefix>{<tag>}:x:<index>         sorted set: one user's sessions with one client, scored by expiry
- *   <prefix>{<tag>}:xc                set: the <index> of every such set of the tag   (TTL: the longest)
+ *   <prefix>{<tag>}:u:<hash>          rotated-away refresh token -> `<sid>.<g>`      (TTL: what it had left)
+ *   <prefix>{<tag>}:x                 sorted set: every session id of the tag, scored by expiry ms
+ *                                                                                    (TTL: the longest session)
  *   <prefix>{<tag>}:f:<hash>          failed-login counters of a login key: '*' and per client IP
  *
- * `<hash>` is `seedHash()` of the token's seed; `<identity>` is {@link identityHash}.
+ * `<hash>` is `seedHash()` of the token's seed.
+ *
+ * A session id `<sid>` is 16 decimal digits (so base64url characters, and an integer Redis stores
+ * in 8 bytes wherever it is a value or an index member): {@link sessionPrefix} of its client and
+ * username (3 digits), then 13 digits that are, while reuse is on, a function of its identity
+ * (client, username, scopes; {@link identitySessionId}), so that issue() finds an identity's
+ * session without an identity key; with reuse off, random ({@link randomSessionId}). It is never
+ * a token nor a hash of one. A session ended and made again for the same identity has the same
+ * id: every pointer is therefore checked against the session before it counts — `a:`/`r:`
+ * against `ah`/`rh`, `u:` against the generation `g` (and then `ph`) — so no token of an earlier
+ * session with that id ever reaches the new one.
  *
  * Fields of a session hash `s:<sid>`:
  *
@@ -28,7 +37,7 @@ import { createHash } from 'node:crypto';
  *   k   id of the secret the tokens are MACed with
  *   iat access token issued, ms   exp  access token expires, ms    rexp refresh token expires, ms
  *   ct  session created, ms       lu   last used (issued, reused or refreshed), ms
- *   id  identity hash (its i: key)
+ *   g   generation: random, set at the first rotation; every u: pointer of the session names it
  *   ph  refresh token hash rotated away last   pt  when, ms (graceful rotation)
  */
 export class KeyLayout {
@@ -45,9 +54,7 @@ export const key = {
   access: (base: string, hash: string) => `${base}a:${hash}`,
   refresh: (base: string, hash: string) => `${base}r:${hash}`,
   rotated: (base: string, hash: string) => `${base}u:${hash}`,
-  identity: (base: string, identity: string) => `${base}i:${identity}`,
-  index: (base: string, clientId: string, username: string) => `${base}x:${indexKey(clientId, username)}`,
-  clients: (base: string) => `${base}xc`,
+  index: (base: string) => `${base}x`,
   loginFailures: (base: string, loginKey: string) =>
     `${base}f:${createHash('sha256').update(loginKey).digest().subarray(0, 16).toString('base64url')}`,
 } as const;
@@ -57,11 +64,29 @@ export function sha1(text: string): string {
 }
 
 /**
- * The suffix of the index of one user's sessions with one client, injective like
- * {@link identityHash}. The Lua twin is `indexKey()` in `lua/session.include.lua`.
+ * The first 3 digits (100 to 999) of the session ids of one user with one client, from the
+ * injective encoding of (client, username): the scripts pick that user's sessions out of the
+ * tag's index by it (and check the session's `c` and `u` wherever it matters). The Lua twin is
+ * `sessionPrefix()` in `lua/session.include.lua`.
  */
-export function indexKey(clientId: string, username: string): string {
-  return sha1(`x${Buffer.byteLength(clientId)}:${clientId}${Buffer.byteLength(username)}:${username}`);
+export function sessionPrefix(clientId: string, username: string): string {
+  const hash = sha1(`x${Buffer.byteLength(clientId)}:${clientId}${Buffer.byteLength(username)}:${username}`);
+  return String(100 + (parseInt(hash.slice(0, 6), 16) % 900));
+}
+
+/**
+ * The session id of an identity while reuse is on: its prefix, then 13 digits of
+ * {@link identityHash}. The Lua twin is `identitySessionId()` in `lua/session.include.lua`.
+ */
+export function identitySessionId(clientId: string, username: string, scope: string): string {
+  const digits = parseInt(identityHash(clientId, username, scope).slice(0, 12), 16) % 1e13;
+  return sessionPrefix(clientId, username) + String(digits).padStart(13, '0');
+}
+
+/** A random session id (reuse off): the prefix of its user and client, then 13 random digits. */
+export function randomSessionId(clientId: string, username: string): string {
+  const digits = randomBytes(8).readBigUInt64BE() % 10_000_000_000_000n;
+  return sessionPrefix(clientId, username) + digits.toString().padStart(13, '0');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { seedHash, TokenCodec, userTag, type TokenSecret } from '../tokens/token-codec';
-import { identityHash, key, KeyLayout } from './keys';
+import { identitySessionId, key, KeyLayout, randomSessionId } from './keys';
 import { DevicesStatus, IssueStatus, RefreshStatus, RevokeStatus, type Reply, type ScriptRunner } from './scripts';
 import {
   reuseThreshold,
@@ -36,33 +36,26 @@ const MAX_IPS_PER_USER = 1000;
 const splitScopes = (scope: string): string[] => (scope === '' ? [] : scope.split(' '));
 const seconds = (ms: number | string): number => Math.floor(Number(ms) / 1000);
 
-/** What a new session's keys are made of: two token seeds and a session id, from one `randomBytes`. */
+/** What a new pair of tokens is made of: two token seeds (one `randomBytes`) and their hashes. */
 function freshSecrets(codec: TokenCodec): {
   accessSeed: string;
   refreshSeed: string;
   accessHash: string;
   refreshHash: string;
-  sid: string;
 } {
   const [accessSeed, refreshSeed] = codec.seeds(2) as [string, string];
-  return {
-    accessSeed,
-    refreshSeed,
-    accessHash: seedHash(accessSeed),
-    refreshHash: seedHash(refreshSeed),
-    // 96 random bits, opaque: never a token or a hash of one.
-    sid: randomBytes(12).toString('base64url'),
-  };
+  return { accessSeed, refreshSeed, accessHash: seedHash(accessSeed), refreshHash: seedHash(refreshSeed) };
 }
 
 /** The keys of one (client, user, scopes), memoised: the same devices ask again and again. */
 interface IdentityKeys {
   readonly tag: string;
   readonly base: string;
-  readonly identity: string;
+  /** The identity's session id while reuse is on (see `identitySessionId`), and its key. */
+  readonly sid: string;
+  readonly session: string;
   readonly index: string;
   readonly loginFailures: string;
-  readonly clients: string;
 }
 const IDENTITY_CACHE_SIZE = 10_000;
 
@@ -97,19 +90,19 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const login = request.login;
     const { tag, base, ...keys } = this.identityKeys(request.clientId, request.subject, username, scope, login?.key ?? '');
     const refresh = request.refreshTokenTtl !== undefined;
-    const { accessSeed, refreshSeed, accessHash, refreshHash, sid } = freshSecrets(this.codec);
+    const { accessSeed, refreshSeed, accessHash, refreshHash } = freshSecrets(this.codec);
     const keep = request.reuse !== false;
     const limit = request.deviceLimit;
+    // Reuse on: the identity's own id, so the script finds its live session without an identity key.
+    const sid = keep ? keys.sid : randomSessionId(request.clientId, username);
     const reply = await this.scripts.run(
       'issue',
       [
-        keys.identity,
+        keep ? keys.session : key.session(base, sid),
         keys.index,
-        key.session(base, sid),
         key.access(base, accessHash),
         key.refresh(base, refresh ? refreshHash : ''),
         keys.loginFailures,
-        keys.clients,
       ],
       [
         base,
@@ -186,7 +179,13 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const { accessSeed, refreshSeed, accessHash, refreshHash } = freshSecrets(this.codec);
     const reply = await this.scripts.run(
       'refresh',
-      [key.refresh(base, parsed.hash), key.rotated(base, parsed.hash), key.access(base, accessHash), key.refresh(base, refreshHash)],
+      [
+        key.refresh(base, parsed.hash),
+        key.rotated(base, parsed.hash),
+        key.access(base, accessHash),
+        key.refresh(base, refreshHash),
+        key.index(base),
+      ],
       [
         base,
         packed([
@@ -203,6 +202,8 @@ export abstract class ScriptedTokenStore implements TokenStore {
           request.refreshTokenTtl * 1000,
           (request.gracePeriod ?? 0) * 1000,
           Date.now() + this.deadline,
+          // The generation of a session rotated for the first time (see keys.ts).
+          randomBytes(3).toString('base64url'),
         ]),
       ],
     );
@@ -244,9 +245,9 @@ export abstract class ScriptedTokenStore implements TokenStore {
     if (!parsed) return 'unknown';
     const base = this.layout.base(parsed.tag);
     const keys = pointerKeys(base, parsed.hash, types);
-    // The script takes two keys: a single type is tried twice.
+    // The script takes two pointer keys: a single type is tried twice.
     if (keys.length === 1) keys.push(keys[0]!);
-    const [outcome] = await this.scripts.run('revoke', keys, [base, clientId]);
+    const [outcome] = await this.scripts.run('revoke', [...keys, key.index(base)], [base, clientId]);
     switch (outcome) {
       case RevokeStatus.REVOKED:
         return 'revoked';
@@ -317,7 +318,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
 
   async listSessions(username: string, clientId?: string): Promise<SessionInfo[]> {
     const base = this.layout.base(userTag(username));
-    const reply = await this.scripts.run('sessions', [key.clients(base)], [base, Date.now(), username, clientId ?? '', 'list']);
+    const reply = await this.scripts.run('sessions', [key.index(base)], [base, Date.now(), username, clientId ?? '', 'list']);
     const rows: string[][] = [];
     for (let i = 0; i + 6 < reply.length; i += 7) rows.push(reply.slice(i, i + 7).map(String));
     return sessionsByLastUse(rows, username);
@@ -326,13 +327,13 @@ export abstract class ScriptedTokenStore implements TokenStore {
   async endSession(username: string, sessionId: string): Promise<boolean> {
     if (!isSessionId(sessionId)) return false;
     const base = this.layout.base(userTag(username));
-    const [ended] = await this.scripts.run('sessionEnd', [key.session(base, sessionId)], [base, username]);
+    const [ended] = await this.scripts.run('sessionEnd', [key.session(base, sessionId), key.index(base)], [base, username]);
     return ended === 1;
   }
 
   async endUserSessions(username: string): Promise<number> {
     const base = this.layout.base(userTag(username));
-    const [ended] = await this.scripts.run('sessions', [key.clients(base)], [base, Date.now(), username, '', 'end']);
+    const [ended] = await this.scripts.run('sessions', [key.index(base)], [base, Date.now(), username, '', 'end']);
     return Number(ended);
   }
 
@@ -346,13 +347,14 @@ export abstract class ScriptedTokenStore implements TokenStore {
     if (cached) return cached;
     const tag = userTag(subject);
     const base = this.layout.base(tag);
+    const sid = identitySessionId(clientId, username, scope);
     const keys: IdentityKeys = {
       tag,
       base,
-      identity: key.identity(base, identityHash(clientId, username, scope)),
-      index: key.index(base, clientId, username),
+      sid,
+      session: key.session(base, sid),
+      index: key.index(base),
       loginFailures: key.loginFailures(base, loginKey),
-      clients: key.clients(base),
     };
     // Bounded: once full, the oldest entry gives way (Map keeps insertion order).
     if (this.identities.size >= IDENTITY_CACHE_SIZE) this.identities.delete(this.identities.keys().next().value!);
@@ -369,7 +371,11 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const base = this.layout.base(parsed.tag);
     // A malformed id names no session; the caller's token is still checked first.
     const target = op === 'end' && isSessionId(sessionId) ? sessionId : '';
-    const reply = await this.scripts.run('devices', [key.access(base, parsed.hash), key.session(base, target)], [base, Date.now(), op]);
+    const reply = await this.scripts.run(
+      'devices',
+      [key.access(base, parsed.hash), key.session(base, target), key.index(base)],
+      [base, Date.now(), op],
+    );
     switch (reply[0]) {
       case DevicesStatus.INVALID_TOKEN:
         return 'invalid_token';

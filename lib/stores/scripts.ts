@@ -6,13 +6,13 @@
  * below; `reply.ts` decodes every script's reply in one place for both stores.
  */
 export const SCRIPTS = {
-  issue: { file: 'issue-7.lua', keys: 7 },
-  refresh: { file: 'refresh-4.lua', keys: 4 },
-  revoke: { file: 'revoke-2.lua', keys: 2 },
+  issue: { file: 'issue-5.lua', keys: 5 },
+  refresh: { file: 'refresh-5.lua', keys: 5 },
+  revoke: { file: 'revoke-3.lua', keys: 3 },
   lookup: { file: 'lookup.lua', keys: undefined, readOnly: true },
-  devices: { file: 'devices-2.lua', keys: 2 },
+  devices: { file: 'devices-3.lua', keys: 3 },
   sessions: { file: 'sessions-1.lua', keys: 1 },
-  sessionEnd: { file: 'session-end-1.lua', keys: 1 },
+  sessionEnd: { file: 'session-end-2.lua', keys: 2 },
   loginFailure: { file: 'login-failure-1.lua', keys: 1 },
   loginFailuresClear: { file: 'login-failures-clear-1.lua', keys: 1 },
 } as const satisfies Record<string, { file: string; keys: number | undefined; readOnly?: boolean }>;

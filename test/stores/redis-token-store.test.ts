@@ -119,7 +119,7 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       expect(withoutTtl).toEqual([]);
     });
 
-    it('gives the session index and the client list the life of the longest session, and the failure counter its window', async () => {
+    it('gives the session index the life of the longest session, and the failure counter its window', async () => {
       const req = issueRequest({ accessTokenTtl: 60, refreshTokenTtl: 200 });
       const a = await tokensOf(store, req);
       await tokensOf(store, { ...req, scopes: ['device_tv'], deviceScopes: ['device_tv'], refreshTokenTtl: 100 });
@@ -131,19 +131,15 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
         expect(found).toHaveLength(1);
         return redis.pttl(found[0]!);
       };
-      for (const kind of ['x', 'xc']) {
-        const left = await ttl(kind);
-        expect({ kind, above: left > 190_000, within: left <= 200_000 }).toEqual({ kind, above: true, within: true });
-      }
+      const left = await ttl('x');
+      expect({ above: left > 190_000, within: left <= 200_000 }).toEqual({ above: true, within: true });
       const window = await ttl('f');
       expect(window).toBeGreaterThan(25_000);
       expect(window).toBeLessThanOrEqual(30_000);
       expect(await store.listSessions(req.username!)).toHaveLength(2);
       expect(await store.endUserSessions(req.username!)).toBe(2);
-      // Ended: the index keys may stay until their TTL, but hold nobody.
-      for (const key of keys.filter((k) => k.endsWith(':xc') || k.includes(':x:'))) {
-        if ((await redis.type(key)) === 'zset') expect(await redis.zcard(key)).toBe(0);
-      }
+      // Ended: the index may stay until its TTL, but holds nobody.
+      for (const key of keys.filter((k) => k.endsWith(':x'))) expect(await redis.zcard(key)).toBe(0);
     });
 
     /** Every key and value under the prefix, as one text. */
@@ -196,8 +192,8 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       const tag = tokens.accessToken.split('.')[0];
       const keys = (await allKeysWithPrefix(redis, prefix)).filter((key) => key.includes(`{${tag}}`));
       expect(keys.map((key) => key.slice(prefix.length, prefix.length + tag!.length + 2))).toEqual(keys.map(() => `{${tag}}`));
-      // session, access, refresh, identity, index and client-list keys
-      expect(keys.map((key) => key.slice(prefix.length + tag!.length + 3).split(':')[0]).sort()).toEqual(['a', 'i', 'r', 's', 'x', 'xc']);
+      // session, access, refresh and index keys
+      expect(keys.map((key) => key.slice(prefix.length + tag!.length + 3).split(':')[0]).sort()).toEqual(['a', 'r', 's', 'x']);
     });
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { compareCodeUnits } from '../../lib/scopes/scope';
-import { identityHash } from '../../lib/stores/keys';
+import { identityHash, identitySessionId, randomSessionId, sessionPrefix } from '../../lib/stores/keys';
 import { loadLua } from '../../lib/stores/redis/lua-scripts';
 import { SCRIPTS } from '../../lib/stores/scripts';
 import { createTestRedis } from '../support/redis';
@@ -42,6 +42,36 @@ describe('TS helpers and their Lua twins', () => {
       const fromLua = await redis.eval(lua, 0, client, username, scope);
       expect({ client, username, scope, hash: fromLua }).toEqual({ client, username, scope, hash: identityHash(client, username, scope) });
     }
+  });
+
+  it('sessionPrefix and identitySessionId equal their Lua twins, and session ids are 16 digits that never begin with 0', async () => {
+    const cases: [string, string, string][] = [
+      ['app', 'alice', 'device_ipad orders:read'],
+      ['a\nb', 'c', 'default'],
+      ['a', 'b\nc', 'default'],
+      ['a:1', 'b', ''],
+      ['a', '1:b', ''],
+      ['', '', ''],
+      ['svc', '', 'default'],
+      ['日本', '🔑', 'device_x'],
+      ['lone\ud800surrogate', 'x', 'y'],
+      ['x'.repeat(300), 'y'.repeat(256), 'z'.repeat(128)],
+      ...Array.from({ length: 200 }, (_, i): [string, string, string] => ['bench-app', `m${i}`, 'device_a orders:read']),
+    ];
+    const lua = withSession('return {sessionPrefix(ARGV[1], ARGV[2]), identitySessionId(ARGV[1], ARGV[2], ARGV[3])}');
+    const ids = new Set<string>();
+    for (const [client, username, scope] of cases) {
+      const fromLua = await redis.eval(lua, 0, client, username, scope);
+      const sid = identitySessionId(client, username, scope);
+      expect({ client, username, scope, ids: fromLua }).toEqual({ client, username, scope, ids: [sessionPrefix(client, username), sid] });
+      expect(sid).toMatch(/^[1-9][0-9]{15}$/);
+      expect(sid.startsWith(sessionPrefix(client, username))).toBe(true);
+      ids.add(sid);
+      const random = randomSessionId(client, username);
+      expect(random).toMatch(/^[1-9][0-9]{15}$/);
+      expect(random.slice(0, 3)).toBe(sessionPrefix(client, username));
+    }
+    expect(ids.size).toBe(cases.length);
   });
 
   it('compareCodeUnits orders ASCII scope tokens as Lua table.sort does', async () => {

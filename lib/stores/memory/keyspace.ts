@@ -1,11 +1,11 @@
 /**
- * The Redis commands the stores' scripts use, on process memory: strings, hashes, sets and
- * sorted sets with millisecond TTLs, expired lazily on access and by a periodic sweep. The memory
+ * The Redis commands the stores' scripts use, on process memory: strings, hashes and sorted
+ * sets with millisecond TTLs, expired lazily on access and by a periodic sweep. The memory
  * store's scripts (`scripts.ts`) are line-by-line twins of the Lua scripts on this keyspace, so
  * both stores hold the same keys and fields.
  */
 
-type Value = string | Map<string, string> | Set<string> | Map<string, number>;
+type Value = string | Map<string, string> | Map<string, number>;
 
 interface Entry {
   readonly value: Value;
@@ -57,6 +57,14 @@ export class Keyspace {
     return entry.expiresAt === Infinity ? -1 : Math.max(0, entry.expiresAt - Date.now());
   }
 
+  /** RENAME: the value and TTL move to `to` (replacing whatever it held); `from` must exist. */
+  rename(from: string, to: string): void {
+    const entry = this.live(from);
+    if (!entry) throw new Error('ERR no such key');
+    this.entries.delete(from);
+    this.entries.set(to, entry);
+  }
+
   pexpire(key: string, ttl: number): void {
     const entry = this.live(key);
     if (entry) entry.expiresAt = Date.now() + ttl;
@@ -96,14 +104,6 @@ export class Keyspace {
     const value = Number(hash.get(field) ?? 0) + by;
     hash.set(field, String(value));
     return value;
-  }
-
-  sadd(key: string, member: string): void {
-    this.set_(key, true)!.add(member);
-  }
-
-  smembers(key: string): string[] {
-    return [...(this.set_(key) ?? [])];
   }
 
   zadd(key: string, score: number, member: string): void {
@@ -147,15 +147,6 @@ export class Keyspace {
       () => new Map<string, string>(),
       (value) => value instanceof Map,
     ) as Map<string, string> | undefined;
-  }
-
-  private set_(key: string, create = false): Set<string> | undefined {
-    return this.typed(
-      key,
-      create,
-      () => new Set<string>(),
-      (value) => value instanceof Set,
-    ) as Set<string> | undefined;
   }
 
   private zset(key: string, create = false): Map<string, number> | undefined {

@@ -1,4 +1,4 @@
-import { indexKey, sha1 } from '../keys';
+import { sha1 } from '../keys';
 import type { Reply, ScriptName } from '../scripts';
 import type { Keyspace } from './keyspace';
 
@@ -16,17 +16,36 @@ const num = (value: string | undefined): number => Number(value ?? 0);
 
 /** session.include.lua */
 function session(db: Keyspace, base: string) {
-  const pointee = (key: string) => db.get(key);
+  function follow(key: string, ...fields: string[]): [string, (string | undefined)[]] | undefined {
+    const sid = db.get(key);
+    if (sid === undefined) return undefined;
+    const field = key.slice(base.length, base.length + 2) === 'a:' ? 'ah' : 'rh';
+    const s = db.hmget(`${base}s:${sid}`, field, ...fields);
+    if (s[0] !== key.slice(base.length + 2)) return undefined;
+    s.shift();
+    return [sid, s];
+  }
+
+  const identity = (client: string, username: string, scope: string) =>
+    sha1(`${Buffer.byteLength(client)}:${client}${Buffer.byteLength(username)}:${username}${scope}`);
+
+  function sessionPrefix(client: string, username: string): string {
+    const h = sha1(`x${Buffer.byteLength(client)}:${client}${Buffer.byteLength(username)}:${username}`);
+    return String(100 + (parseInt(h.slice(0, 6), 16) % 900));
+  }
+
+  function identitySessionId(client: string, username: string, scope: string): string {
+    const digits = parseInt(identity(client, username, scope).slice(0, 12), 16) % 1e13;
+    return sessionPrefix(client, username) + String(digits).padStart(13, '0');
+  }
 
   function endSession(sid: string): number {
     const key = `${base}s:${sid}`;
-    const [client, ah, rh, id, user] = db.hmget(key, 'c', 'ah', 'rh', 'id', 'u');
+    const [client, ah, rh] = db.hmget(key, 'c', 'ah', 'rh');
     if (client === undefined) return 0;
     db.del(key, `${base}a:${ah}`);
     if (rh !== '') db.del(`${base}r:${rh}`);
-    const idKey = `${base}i:${id}`;
-    if (db.get(idKey) === sid) db.del(idKey);
-    db.zrem(`${base}x:${indexKey(client, user!)}`, sid);
+    db.zrem(`${base}x`, sid);
     return 1;
   }
 
@@ -34,64 +53,59 @@ function session(db: Keyspace, base: string) {
     if (db.pttl(key) < ms) db.pexpire(key, ms);
   }
 
-  function index(sid: string, client: string, username: string, expiresAt: number, now: number): void {
-    const suffix = indexKey(client, username);
-    const idx = `${base}x:${suffix}`;
+  function index(sid: string, expiresAt: number, now: number): void {
+    const idx = `${base}x`;
     db.zadd(idx, expiresAt, sid);
     keepFor(idx, expiresAt - now);
-    const clients = `${base}xc`;
-    db.sadd(clients, suffix);
-    keepFor(clients, expiresAt - now);
   }
 
-  function liveSessions(idx: string, now: number): string[] {
+  function liveSessions(now: number, prefix?: string): string[] {
+    const idx = `${base}x`;
     db.zremrangebyscore(idx, now);
-    return db.zrange(idx);
+    const all = db.zrange(idx);
+    if (prefix === undefined) return all;
+    return all.filter((sid) => sid.slice(0, prefix.length) === prefix);
   }
 
   const usableKey = (kid: string | undefined, kids: string) => kid !== undefined && kids.split(' ').includes(kid);
 
-  const identity = (client: string, username: string, scope: string) =>
-    sha1(`${Buffer.byteLength(client)}:${client}${Buffer.byteLength(username)}:${username}${scope}`);
-
-  return { pointee, endSession, index, liveSessions, usableKey, identity };
+  return { follow, identity, sessionPrefix, identitySessionId, endSession, index, liveSessions, usableKey };
 }
 
 const issue: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
   const A = (JSON.parse(ARGV[1]!) as unknown[]).map(String);
-  const { pointee, endSession, index, liveSessions, usableKey } = session(db, base);
+  const { endSession, index, liveSessions, usableKey } = session(db, base);
   const now = num(A[11]);
   const ip = A[18]!;
 
   if (ip !== '') {
-    const [all, mine] = db.hmget(KEYS[5]!, '*', ip);
-    if (num(mine) >= num(A[19]) || num(all) >= num(A[20])) return [-1, db.pttl(KEYS[5]!)];
+    const [all, mine] = db.hmget(KEYS[4]!, '*', ip);
+    if (num(mine) >= num(A[19]) || num(all) >= num(A[20])) return [-1, db.pttl(KEYS[4]!)];
   }
 
   const loggedIn = () => {
     if (ip === '') return;
-    const mine = db.hget(KEYS[5]!, ip);
+    const mine = db.hget(KEYS[4]!, ip);
     if (mine !== undefined) {
-      db.hdel(KEYS[5]!, ip);
-      if (db.hincrby(KEYS[5]!, '*', -Number(mine)) <= 0) db.hdel(KEYS[5]!, '*');
-      if (db.hlen(KEYS[5]!) === 0) db.del(KEYS[5]!);
+      db.hdel(KEYS[4]!, ip);
+      if (db.hincrby(KEYS[4]!, '*', -Number(mine)) <= 0) db.hdel(KEYS[4]!, '*');
+      if (db.hlen(KEYS[4]!) === 0) db.del(KEYS[4]!);
     }
   };
 
-  const current = pointee(KEYS[0]!);
-  if (current !== undefined && A[14] === '1') {
-    const key = `${base}s:${current}`;
-    const [as, rs, k, exp, ct] = db.hmget(key, 'as', 'rs', 'k', 'exp', 'ct');
-    if (as !== undefined && as !== '' && usableKey(k, A[10]!)) {
+  const sid = A[0]!;
+  const [c, u, sc, as, rs, k, exp, ct] = db.hmget(KEYS[0]!, 'c', 'u', 'sc', 'as', 'rs', 'k', 'exp', 'ct');
+  if (c !== undefined) {
+    if (A[14] === '1' && c === A[1] && u === A[2] && sc === A[3] && as !== '' && usableKey(k, A[10]!)) {
       const left = num(exp) - now;
       if (left > num(A[15])) {
-        db.hset(key, { lu: now });
+        db.hset(KEYS[0]!, { lu: now });
         loggedIn();
-        return [1, current, as, rs!, k!, left, ct!];
+        return [1, sid, as!, rs!, k!, left, ct!];
       }
     }
-    endSession(current);
+    endSession(sid);
   }
 
   const accessTtl = num(A[12]);
@@ -100,24 +114,29 @@ const issue: Twin = (db, KEYS, ARGV) => {
   const limit = num(A[16]);
   let ended = '';
   if (limit > 0) {
-    const live = liveSessions(KEYS[1]!, now);
+    const live = liveSessions(now, sid.slice(0, 3));
     if (live.length >= limit) {
-      if (A[17] === 'refuse') return [-2];
-      const byUse = live.map((sid) => [sid, num(db.hget(`${base}s:${sid}`, 'lu'))] as const);
-      // table.sort is not stable: ties are broken by id here, and there only by chance; the
-      // contract allows either (both are equally least recently used).
-      byUse.sort((a, b) => a[1] - b[1]);
-      for (let i = 0; i < live.length - limit + 1; i++) {
-        endSession(byUse[i]![0]);
-        ended = byUse[i]![0];
+      const byUse: (readonly [string, number])[] = [];
+      for (const other of live) {
+        const [oc, ou, lu] = db.hmget(`${base}s:${other}`, 'c', 'u', 'lu');
+        if (oc === A[1] && ou === A[2]) byUse.push([other, num(lu)]);
+      }
+      if (byUse.length >= limit) {
+        if (A[17] === 'refuse') return [-2];
+        // table.sort is not stable: ties are broken by id here, and there only by chance; the
+        // contract allows either (both are equally least recently used).
+        byUse.sort((a, b) => a[1] - b[1]);
+        for (let i = 0; i < byUse.length - limit + 1; i++) {
+          endSession(byUse[i]![0]);
+          ended = byUse[i]![0];
+        }
       }
     }
   }
 
-  const sid = A[0]!;
-  db.set(KEYS[3]!, sid, accessTtl);
-  if (A[6] !== '') db.set(KEYS[4]!, sid, refreshTtl);
-  db.hset(KEYS[2]!, {
+  db.set(KEYS[2]!, sid, accessTtl);
+  if (A[6] !== '') db.set(KEYS[3]!, sid, refreshTtl);
+  db.hset(KEYS[0]!, {
     c: A[1]!,
     u: A[2]!,
     sc: A[3]!,
@@ -132,11 +151,9 @@ const issue: Twin = (db, KEYS, ARGV) => {
     rexp: now + refreshTtl,
     ct: now,
     lu: now,
-    id: KEYS[0]!.slice(base.length + 2),
   });
-  db.pexpire(KEYS[2]!, life);
-  db.set(KEYS[0]!, sid, life);
-  index(sid, A[1]!, A[2]!, now + life, now);
+  db.pexpire(KEYS[0]!, life);
+  index(sid, now + life, now);
   loggedIn();
   return [0, sid, ended];
 };
@@ -144,33 +161,37 @@ const issue: Twin = (db, KEYS, ARGV) => {
 const refresh: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
   const A = (JSON.parse(ARGV[1]!) as unknown[]).map(String);
-  const { pointee, endSession, index, usableKey, identity } = session(db, base);
+  const { follow, endSession, index, usableKey, identitySessionId } = session(db, base);
 
   if (Date.now() > num(A[12])) return [-5];
 
   const now = num(A[8]);
   const presented = KEYS[0]!.slice(base.length + 2);
+  const fields = ['c', 'u', 'sc', 'dv', 'ah', 'rh', 'ct', 'as', 'rs', 'k', 'exp', 'g', 'ph', 'pt'];
 
-  let sid = pointee(KEYS[0]!);
+  const found = follow(KEYS[0]!, ...fields);
+  let sid = found?.[0];
+  let s = found?.[1] ?? [];
   let retry = false;
   if (sid === undefined) {
-    sid = pointee(KEYS[1]!);
-    if (sid === undefined) return [-1];
-    const [client, ph, pt] = db.hmget(`${base}s:${sid}`, 'c', 'ph', 'pt');
-    if (client === undefined) return [-1];
-    if (client !== A[0]) return [-1];
-    if (ph !== presented || now - num(pt) >= num(A[11])) {
+    const rotated = db.get(KEYS[1]!);
+    if (rotated === undefined) return [-1];
+    const dot = rotated.indexOf('.');
+    if (dot < 0) return [-1];
+    sid = rotated.slice(0, dot);
+    s = db.hmget(`${base}s:${sid}`, ...fields);
+    if (s[0] === undefined || s[11] !== rotated.slice(dot + 1)) return [-1];
+    if (s[0] !== A[0]) return [-1];
+    if (s[12] !== presented || now - num(s[13]) >= num(A[11])) {
       endSession(sid);
       return [-2, sid];
     }
     retry = true;
   }
+  if (s[0] !== A[0]) return [-1];
+  const [client, username, granted, device, ah, rh, ct, as, rs, k, exp, g] = s as string[];
 
-  const key = `${base}s:${sid}`;
-  const s = db.hmget(key, 'c', 'u', 'sc', 'dv', 'ah', 'rh', 'id', 'ct', 'as', 'rs', 'k', 'exp');
-  if (s[0] === undefined || s[0] !== A[0]) return [-1];
-  const [client, username, granted, device, ah, rh, id0, ct, as, rs, k, exp] = s as string[];
-
+  let key = `${base}s:${sid}`;
   if (retry && as !== '' && usableKey(k, A[7]!) && num(exp) > now) {
     db.hset(key, { lu: now });
     return [1, sid, client!, username!, granted!, device!, num(exp) - now, ct!, as!, rs!, k!];
@@ -192,23 +213,26 @@ const refresh: Twin = (db, KEYS, ARGV) => {
   const accessTtl = num(A[9]);
   const refreshTtl = num(A[10]);
   const life = Math.max(accessTtl, refreshTtl);
+  const generation = g ?? A[13]!;
+
+  let target = sid;
+  if (A[4] !== '') target = identitySessionId(client!, username!, scope);
 
   db.del(`${base}a:${ah}`);
   const currentKey = `${base}r:${rh}`;
   const left = db.pttl(currentKey);
   db.del(currentKey);
-  if (left > 0) db.set(`${base}u:${rh}`, sid, left);
+  if (left > 0) db.set(`${base}u:${rh}`, `${target}.${generation}`, left);
 
-  const id = identity(client!, username!, scope);
-  if (id !== id0) {
-    const oldKey = `${base}i:${id0}`;
-    if (db.get(oldKey) === sid) db.del(oldKey);
-    const other = pointee(`${base}i:${id}`);
-    if (other !== undefined && other !== sid) endSession(other);
+  if (target !== sid) {
+    endSession(target);
+    db.rename(key, `${base}s:${target}`);
+    db.zrem(KEYS[4]!, sid);
+    key = `${base}s:${target}`;
   }
 
-  db.set(KEYS[2]!, sid, accessTtl);
-  db.set(KEYS[3]!, sid, refreshTtl);
+  db.set(KEYS[2]!, target, accessTtl);
+  db.set(KEYS[3]!, target, refreshTtl);
   db.hset(key, {
     sc: scope,
     ah: A[2]!,
@@ -220,23 +244,21 @@ const refresh: Twin = (db, KEYS, ARGV) => {
     exp: now + accessTtl,
     rexp: now + refreshTtl,
     lu: now,
-    id,
+    g: generation,
   });
   if (!retry) db.hset(key, { ph: rh!, pt: now });
   db.pexpire(key, life);
-  db.set(`${base}i:${id}`, sid, life);
-  index(sid, client!, username!, now + life, now);
-  return [0, sid, client!, username!, scope, device!, accessTtl, ct!];
+  index(target, now + life, now);
+  return [0, target, client!, username!, scope, device!, accessTtl, ct!];
 };
 
 const revoke: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
-  const { pointee, endSession } = session(db, base);
-  for (const key of KEYS) {
-    const sid = pointee(key);
-    if (sid !== undefined) {
-      const client = db.hget(`${base}s:${sid}`, 'c');
-      if (client === undefined) return [0];
+  const { follow, endSession } = session(db, base);
+  for (let i = 0; i < 2; i++) {
+    const found = follow(KEYS[i]!, 'c');
+    if (found !== undefined) {
+      const [sid, [client]] = found;
       if (client !== ARGV[1]) return [-1];
       endSession(sid);
       return [1, sid];
@@ -247,11 +269,11 @@ const revoke: Twin = (db, KEYS, ARGV) => {
 
 const lookup: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
+  const { follow } = session(db, base);
   for (const [i, key] of KEYS.entries()) {
-    const sid = db.get(key);
-    if (sid !== undefined) {
-      const s = db.hmget(`${base}s:${sid}`, 'c', 'u', 'sc', 'dv', 'iat', 'exp', 'rexp');
-      if (s[0] === undefined) return [0];
+    const found = follow(key, 'c', 'u', 'sc', 'dv', 'iat', 'exp', 'rexp');
+    if (found !== undefined) {
+      const [sid, s] = found;
       return [i + 1, sid, ...(s as string[])];
     }
   }
@@ -260,12 +282,11 @@ const lookup: Twin = (db, KEYS, ARGV) => {
 
 const devices: Twin = (db, KEYS, ARGV) => {
   const base = ARGV[0]!;
-  const { pointee, endSession, liveSessions } = session(db, base);
+  const { follow, endSession, liveSessions, sessionPrefix } = session(db, base);
   const now = num(ARGV[1]);
-  const caller = pointee(KEYS[0]!);
-  if (caller === undefined) return [0];
-  const [client, user] = db.hmget(`${base}s:${caller}`, 'c', 'u');
-  if (client === undefined) return [0];
+  const found = follow(KEYS[0]!, 'c', 'u');
+  if (found === undefined) return [0];
+  const [caller, [client, user]] = found;
   if (user === '') return [-3];
 
   const op = ARGV[2];
@@ -276,39 +297,38 @@ const devices: Twin = (db, KEYS, ARGV) => {
     return [1];
   }
 
-  const live = liveSessions(`${base}x:${indexKey(client, user!)}`, now);
+  const live = liveSessions(now, sessionPrefix(client!, user!));
   if (op === 'end-others') {
     let ended = 0;
     for (const sid of live) {
-      if (sid !== caller) ended += endSession(sid);
+      const [c, u] = db.hmget(`${base}s:${sid}`, 'c', 'u');
+      if (sid !== caller && c === client && u === user) ended += endSession(sid);
     }
     return [1, ended];
   }
 
-  const out: (string | number)[] = [1, caller, client, user!];
+  const out: (string | number)[] = [1, caller, client!, user!];
   for (const sid of live) {
-    const [dv, sc, ct, lu, exp, rexp] = db.hmget(`${base}s:${sid}`, 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
-    out.push(sid, dv!, sc!, ct!, lu!, Math.max(num(exp), num(rexp)));
+    const [c, u, dv, sc, ct, lu, exp, rexp] = db.hmget(`${base}s:${sid}`, 'c', 'u', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
+    if (c === client && u === user) out.push(sid, dv!, sc!, ct!, lu!, Math.max(num(exp), num(rexp)));
   }
   return out;
 };
 
-const sessions: Twin = (db, KEYS, ARGV) => {
+const sessions: Twin = (db, _KEYS, ARGV) => {
   const base = ARGV[0]!;
-  const { endSession, liveSessions } = session(db, base);
+  const { endSession, liveSessions, sessionPrefix } = session(db, base);
   const now = num(ARGV[1]);
-  const clients = ARGV[3] !== '' ? [indexKey(ARGV[3]!, ARGV[2]!)] : db.smembers(KEYS[0]!);
+  const prefix = ARGV[3] !== '' ? sessionPrefix(ARGV[3]!, ARGV[2]!) : undefined;
   const out: (string | number)[] = [];
   let ended = 0;
-  for (const clientKey of clients) {
-    for (const sid of liveSessions(`${base}x:${clientKey}`, now)) {
-      const s = db.hmget(`${base}s:${sid}`, 'u', 'c', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
-      if (s[0] === ARGV[2]) {
-        if (ARGV[4] === 'end') {
-          ended += endSession(sid);
-        } else {
-          out.push(sid, ...(s.slice(1, 6) as string[]), Math.max(num(s[6]), num(s[7])));
-        }
+  for (const sid of liveSessions(now, prefix)) {
+    const s = db.hmget(`${base}s:${sid}`, 'u', 'c', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
+    if (s[0] === ARGV[2] && (ARGV[3] === '' || s[1] === ARGV[3])) {
+      if (ARGV[4] === 'end') {
+        ended += endSession(sid);
+      } else {
+        out.push(sid, ...(s.slice(1, 6) as string[]), Math.max(num(s[6]), num(s[7])));
       }
     }
   }

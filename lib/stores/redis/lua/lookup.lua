@@ -14,11 +14,11 @@
     {0}  nothing live
 ]]
 local base = ARGV[1]
+--@include session
+
 for i, key in ipairs(KEYS) do
-  local sid = redis.call('GET', key)
+  local sid, s = follow(key, 'c', 'u', 'sc', 'dv', 'iat', 'exp', 'rexp')
   if sid then
-    local s = redis.call('HMGET', base .. 's:' .. sid, 'c', 'u', 'sc', 'dv', 'iat', 'exp', 'rexp')
-    if not s[1] then return {0} end
     return {i, sid, s[1], s[2], s[3], s[4], s[5], s[6], s[7]}
   end
 end

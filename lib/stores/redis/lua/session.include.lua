@@ -3,34 +3,51 @@
 
   Needs `base` (the `<prefix>{<tag>}:` of the caller's keys, from ARGV[1]) in scope.
   Keys it finds through stored data, all under `base` (so in the caller's hash tag):
-    s:<sid>          the session hash (glossary in lib/stores/keys.ts)
+    s:<sid>             the session hash (glossary in lib/stores/keys.ts)
     a:<hash>, r:<hash>  its access and refresh token pointers
-    i:<identity>     its identity pointer
-    x:<index>        the index of the user's sessions with one client (see indexKey)
+    x                   the index of the tag's sessions (every script that changes it has it in KEYS too)
 ]]
 
--- The session id the pointer names, or false.
-local function pointee(key)
-  return redis.call('GET', key)
+-- The session a token pointer (a:<hash> or r:<hash>) names, and the fields of that session asked
+-- for; nil when the pointer is dead or stale: its session is gone, or holds that kind of token
+-- with another hash now (a session ended and made again for the same identity has the same id).
+local function follow(key, ...)
+  local sid = redis.call('GET', key)
+  if not sid then return nil end
+  local field = string.sub(key, #base + 1, #base + 2) == 'a:' and 'ah' or 'rh'
+  local s = redis.call('HMGET', base .. 's:' .. sid, field, ...)
+  if s[1] ~= string.sub(key, #base + 3) then return nil end
+  table.remove(s, 1)
+  return sid, s
 end
 
--- The suffix of the index of one user's sessions with one client (x:<suffix>); lengths in bytes
--- make it injective. Its TS twin is key.index() in lib/stores/keys.ts.
-local function indexKey(client, username)
-  return redis.sha1hex('x' .. #client .. ':' .. client .. #username .. ':' .. username)
+-- The identity hash of (client, username, scope): lengths in bytes make it injective.
+local function identity(client, username, scope)
+  return redis.sha1hex(#client .. ':' .. client .. #username .. ':' .. username .. scope)
 end
 
--- Ends one session: its hash, both token pointers, its identity pointer (while it names this
--- session) and its index entry. Returns 1 when there was a session, 0 otherwise.
+-- The first 3 digits of the session ids of one user with one client. Its TS twin is
+-- sessionPrefix() in lib/stores/keys.ts.
+local function sessionPrefix(client, username)
+  local h = redis.sha1hex('x' .. #client .. ':' .. client .. #username .. ':' .. username)
+  return tostring(100 + tonumber(string.sub(h, 1, 6), 16) % 900)
+end
+
+-- The session id of an identity while reuse is on. Its TS twin is identitySessionId() in keys.ts.
+local function identitySessionId(client, username, scope)
+  local digits = tonumber(string.sub(identity(client, username, scope), 1, 12), 16) % 1e13
+  return sessionPrefix(client, username) .. string.format('%013.0f', digits)
+end
+
+-- Ends one session: its hash, both token pointers and its index entry. Returns 1 when there was
+-- a session, 0 otherwise.
 local function endSession(sid)
   local key = base .. 's:' .. sid
-  local s = redis.call('HMGET', key, 'c', 'ah', 'rh', 'id', 'u')
+  local s = redis.call('HMGET', key, 'c', 'ah', 'rh')
   if not s[1] then return 0 end
   redis.call('DEL', key, base .. 'a:' .. s[2])
   if s[3] ~= '' then redis.call('DEL', base .. 'r:' .. s[3]) end
-  local idKey = base .. 'i:' .. s[4]
-  if redis.call('GET', idKey) == sid then redis.call('DEL', idKey) end
-  redis.call('ZREM', base .. 'x:' .. indexKey(s[1], s[5]), sid)
+  redis.call('ZREM', base .. 'x', sid)
   return 1
 end
 
@@ -39,21 +56,25 @@ local function keepFor(key, ms)
   if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
 end
 
--- Files the session in the index of its user and client, scored by when it expires.
-local function index(sid, client, username, expiresAt, now)
-  local suffix = indexKey(client, username)
-  local idx = base .. 'x:' .. suffix
+-- Files the session in the index of the tag, scored by when it expires.
+local function index(sid, expiresAt, now)
+  local idx = base .. 'x'
   redis.call('ZADD', idx, expiresAt, sid)
   keepFor(idx, expiresAt - now)
-  local clients = base .. 'xc'
-  redis.call('SADD', clients, suffix)
-  keepFor(clients, expiresAt - now)
 end
 
--- The live session ids of the index, after dropping the expired ones.
-local function liveSessions(idx, now)
+-- The live session ids of the tag whose ids begin with `prefix` (every one for nil), after
+-- dropping the expired ones from the index.
+local function liveSessions(now, prefix)
+  local idx = base .. 'x'
   redis.call('ZREMRANGEBYSCORE', idx, '-inf', now)
-  return redis.call('ZRANGE', idx, 0, -1)
+  local all = redis.call('ZRANGE', idx, 0, -1)
+  if not prefix then return all end
+  local mine = {}
+  for _, sid in ipairs(all) do
+    if string.sub(sid, 1, #prefix) == prefix then mine[#mine + 1] = sid end
+  end
+  return mine
 end
 
 -- Whether `kid` is one of the space-separated key ids the caller can still MAC tokens with.
@@ -62,9 +83,4 @@ local function usableKey(kid, kids)
     if k == kid then return true end
   end
   return false
-end
-
--- The identity hash of (client, username, scope): lengths in bytes make it injective.
-local function identity(client, username, scope)
-  return redis.sha1hex(#client .. ':' .. client .. #username .. ':' .. username .. scope)
 end

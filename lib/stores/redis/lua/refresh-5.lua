@@ -1,14 +1,15 @@
 #!lua
 --[[
-  refresh-4: rotate a refresh token (refresh_token grant): replay detection and the graceful
+  refresh-5: rotate a refresh token (refresh_token grant): replay detection and the graceful
   retry of a rotation whose answer was lost. One atomic step.
 
   KEYS[1]  <base>r:<hash>      the presented refresh token's pointer, while it is current
   KEYS[2]  <base>u:<hash>      the same token's pointer once it has been rotated away
   KEYS[3]  <base>a:<new hash>  the new access token's pointer
   KEYS[4]  <base>r:<new hash>  the new refresh token's pointer
-  Found through data (same hash tag): the session s:<sid>, its current token pointers, the old
-  and new identity pointers i:<identity>, the index x:<index> and xc.
+  KEYS[5]  <base>x             the index of the tag's sessions
+  Found through data (same hash tag): the session s:<sid>, its current token pointers, and the
+  session of the narrowed identity (s:<its sid>) when a narrower scope moves the session there.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  JSON array A of:
@@ -21,6 +22,7 @@
   A[9]     now, ms                    A[10]    access TTL, ms     A[11]    refresh TTL, ms
   A[12]    grace period, ms (0: strict)
   A[13]    deadline, ms since the epoch: the caller has answered 503 once Redis' clock is past it
+  A[14]    a fresh generation, for a session rotated for the first time
 
   Output:
     {0, sid, client, username, scopes, device, access ms left, created ms}      rotated: the new tokens
@@ -49,33 +51,36 @@ end
 
 local now = tonumber(A[9])
 local presented = string.sub(KEYS[1], #base + 3)
+local fields = {'c', 'u', 'sc', 'dv', 'ah', 'rh', 'ct', 'as', 'rs', 'k', 'exp', 'g', 'ph', 'pt'}
 
-local sid = pointee(KEYS[1])
+local sid, s = follow(KEYS[1], unpack(fields))
 local retry = false
 if not sid then
-  sid = pointee(KEYS[2])
-  if not sid then return {-1} end
-  local s = redis.call('HMGET', base .. 's:' .. sid, 'c', 'ph', 'pt')
-  if not s[1] then return {-1} end
+  -- `<sid>.<generation>`: a pointer of an earlier session with the same id names another generation.
+  local rotated = redis.call('GET', KEYS[2])
+  if not rotated then return {-1} end
+  local dot = string.find(rotated, '.', 1, true)
+  if not dot then return {-1} end
+  sid = string.sub(rotated, 1, dot - 1)
+  s = redis.call('HMGET', base .. 's:' .. sid, unpack(fields))
+  if not s[1] or s[12] ~= string.sub(rotated, dot + 1) then return {-1} end
   -- Only the client the session belongs to learns anything, or changes anything.
   if s[1] ~= A[1] then return {-1} end
-  if s[2] ~= presented or now - tonumber(s[3]) >= tonumber(A[12]) then
+  if s[13] ~= presented or now - tonumber(s[14]) >= tonumber(A[12]) then
     -- OAuth 2.0 Security BCP §4.14.2: a replayed refresh token ends that device's session.
     endSession(sid)
     return {-2, sid}
   end
   retry = true
 end
+if s[1] ~= A[1] then return {-1} end
 
 local key = base .. 's:' .. sid
-local s = redis.call('HMGET', key, 'c', 'u', 'sc', 'dv', 'ah', 'rh', 'id', 'ct', 'as', 'rs', 'k', 'exp')
-if not s[1] or s[1] ~= A[1] then return {-1} end
-
-if retry and s[9] ~= '' and usableKey(s[11], A[8]) and tonumber(s[12]) > now then
+if retry and s[8] ~= '' and usableKey(s[10], A[8]) and tonumber(s[11]) > now then
   -- The answer of the rotation was lost: the same pair again, never a third one (while its access
   -- token lives; a dead one is rotated again below, as with reuse off).
   redis.call('HSET', key, 'lu', now)
-  return {1, sid, s[1], s[2], s[3], s[4], tonumber(s[12]) - now, s[8], s[9], s[10], s[11]}
+  return {1, sid, s[1], s[2], s[3], s[4], tonumber(s[11]) - now, s[7], s[8], s[9], s[10]}
 end
 
 local scope = s[3]
@@ -96,6 +101,12 @@ end
 local accessTtl = tonumber(A[10])
 local refreshTtl = tonumber(A[11])
 local life = math.max(accessTtl, refreshTtl)
+local generation = s[12] or A[14]
+
+-- With reuse on, a session lives at the id of its identity: a narrower scope moves it there,
+-- replacing a session that identity may have had.
+local target = sid
+if A[5] ~= '' then target = identitySessionId(s[1], s[2], scope) end
 
 -- The current pair ends; its refresh token is remembered for as long as it would have lived,
 -- so presenting it again is recognised (grace period, then replay).
@@ -103,23 +114,21 @@ redis.call('DEL', base .. 'a:' .. s[5])
 local current = base .. 'r:' .. s[6]
 local left = redis.call('PTTL', current)
 redis.call('DEL', current)
-if left > 0 then redis.call('SET', base .. 'u:' .. s[6], sid, 'PX', left) end
+if left > 0 then redis.call('SET', base .. 'u:' .. s[6], target .. '.' .. generation, 'PX', left) end
 
-local id = identity(s[1], s[2], scope)
-if id ~= s[7] then
-  local oldKey = base .. 'i:' .. s[7]
-  if redis.call('GET', oldKey) == sid then redis.call('DEL', oldKey) end
-  local other = pointee(base .. 'i:' .. id)
-  if other and other ~= sid then endSession(other) end
+if target ~= sid then
+  endSession(target)
+  redis.call('RENAME', key, base .. 's:' .. target)
+  redis.call('ZREM', KEYS[5], sid)
+  key = base .. 's:' .. target
 end
 
-redis.call('SET', KEYS[3], sid, 'PX', accessTtl)
-redis.call('SET', KEYS[4], sid, 'PX', refreshTtl)
+redis.call('SET', KEYS[3], target, 'PX', accessTtl)
+redis.call('SET', KEYS[4], target, 'PX', refreshTtl)
 redis.call('HSET', key, 'sc', scope, 'ah', A[3], 'rh', A[4], 'as', A[5], 'rs', A[6],
-  'k', A[7], 'iat', now, 'exp', now + accessTtl, 'rexp', now + refreshTtl, 'lu', now, 'id', id)
+  'k', A[7], 'iat', now, 'exp', now + accessTtl, 'rexp', now + refreshTtl, 'lu', now, 'g', generation)
 -- A retry rotates again (nothing recoverable is stored) but keeps the window of the first rotation.
 if not retry then redis.call('HSET', key, 'ph', s[6], 'pt', now) end
 redis.call('PEXPIRE', key, life)
-redis.call('SET', base .. 'i:' .. id, sid, 'PX', life)
-index(sid, s[1], s[2], now + life, now)
-return {0, sid, s[1], s[2], scope, s[4], accessTtl, s[8]}
+index(target, now + life, now)
+return {0, target, s[1], s[2], scope, s[4], accessTtl, s[7]}

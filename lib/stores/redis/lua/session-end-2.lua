@@ -1,9 +1,10 @@
 #!lua flags=allow-oom
 --[[
-  session-end-1: an operator ends one session of a user.
+  session-end-2: an operator ends one session of a user.
 
   KEYS[1]  <base>s:<sid>
-  Found through data (same hash tag): the session's pointers and index entry.
+  KEYS[2]  <base>x        the index of the tag's sessions
+  Found through data (same hash tag): the session's pointers.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  username the session must belong to

@@ -1,12 +1,12 @@
 #!lua flags=allow-oom
 --[[
-  devices-2: the self-service device endpoints, authenticated by the caller's own access token,
+  devices-3: the self-service device endpoints, authenticated by the caller's own access token,
   in one atomic step: list the caller's sessions, end one, or end all the others.
 
   KEYS[1]  <base>a:<hash>   the caller's access token pointer
   KEYS[2]  <base>s:<sid>    the session to end ('end'); unused otherwise
-  Found through data (same hash tag): the caller's session, the index x:<index> of its user and client, and the
-  sessions it lists.
+  KEYS[3]  <base>x          the index of the tag's sessions
+  Found through data (same hash tag): the caller's session and the sessions it lists or ends.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  now, ms
@@ -23,10 +23,8 @@ local base = ARGV[1]
 --@include session
 
 local now = tonumber(ARGV[2])
-local caller = pointee(KEYS[1])
+local caller, me = follow(KEYS[1], 'c', 'u')
 if not caller then return {0} end
-local me = redis.call('HMGET', base .. 's:' .. caller, 'c', 'u')
-if not me[1] then return {0} end
 if me[2] == '' then return {-3} end
 
 local op = ARGV[3]
@@ -37,11 +35,13 @@ if op == 'end' then
   return {1}
 end
 
-local live = liveSessions(base .. 'x:' .. indexKey(me[1], me[2]), now)
+-- The prefix picks the caller's user and client out of the tag; the fields decide.
+local live = liveSessions(now, sessionPrefix(me[1], me[2]))
 if op == 'end-others' then
   local ended = 0
   for _, sid in ipairs(live) do
-    if sid ~= caller then
+    local o = redis.call('HMGET', base .. 's:' .. sid, 'c', 'u')
+    if sid ~= caller and o[1] == me[1] and o[2] == me[2] then
       ended = ended + endSession(sid)
     end
   end
@@ -50,12 +50,14 @@ end
 
 local out = {1, caller, me[1], me[2]}
 for _, sid in ipairs(live) do
-  local s = redis.call('HMGET', base .. 's:' .. sid, 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp')
-  out[#out + 1] = sid
-  out[#out + 1] = s[1]
-  out[#out + 1] = s[2]
-  out[#out + 1] = s[3]
-  out[#out + 1] = s[4]
-  out[#out + 1] = math.max(tonumber(s[5]), tonumber(s[6]))
+  local s = redis.call('HMGET', base .. 's:' .. sid, 'c', 'u', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp')
+  if s[1] == me[1] and s[2] == me[2] then
+    out[#out + 1] = sid
+    out[#out + 1] = s[3]
+    out[#out + 1] = s[4]
+    out[#out + 1] = s[5]
+    out[#out + 1] = s[6]
+    out[#out + 1] = math.max(tonumber(s[7]), tonumber(s[8]))
+  end
 end
 return out

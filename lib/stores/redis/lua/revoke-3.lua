@@ -1,9 +1,10 @@
 #!lua flags=allow-oom
 --[[
-  revoke-2: revoke a token (RFC 7009): ends the one device session the token belongs to.
+  revoke-3: revoke a token (RFC 7009): ends the one device session the token belongs to.
 
   KEYS[1], KEYS[2]  <base>a:<hash> and <base>r:<hash>, in the order the token type hint asks
-  Found through data (same hash tag): the session s:<sid> and its other keys.
+  KEYS[3]           <base>x   the index of the tag's sessions
+  Found through data (same hash tag): the session s:<sid> and its other pointer.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  client id of the authenticated client
@@ -16,12 +17,10 @@
 local base = ARGV[1]
 --@include session
 
-for _, key in ipairs(KEYS) do
-  local sid = pointee(key)
+for i = 1, 2 do
+  local sid, s = follow(KEYS[i], 'c')
   if sid then
-    local client = redis.call('HGET', base .. 's:' .. sid, 'c')
-    if not client then return {0} end
-    if client ~= ARGV[2] then return {-1} end
+    if s[1] ~= ARGV[2] then return {-1} end
     endSession(sid)
     return {1, sid}
   end
