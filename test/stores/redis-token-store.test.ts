@@ -4,6 +4,8 @@ import request from 'supertest';
 import { createTokenRouter, RedisTokenStore, requireToken, StoreUnavailableError, type TokenSet } from '../../lib';
 import { type RedisServerHandle, startRedis } from '../support/redis-servers';
 import { allKeysWithPrefix, cleanupPrefix, createTestCluster, createTestRedis, type TestRedisClient, uniquePrefix } from '../support/redis';
+import { createHash, randomBytes } from 'node:crypto';
+import { seedHash, TokenCodec, userTag } from '../../lib/tokens/token-codec';
 import { userUsage } from './redis-usage';
 import { describeTokenStoreContract, issueRequest, tokensOf, NEW_SECRET, SECRET } from './token-store.contract';
 
@@ -194,6 +196,123 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       expect(keys.map((key) => key.slice(prefix.length, prefix.length + tag!.length + 2))).toEqual(keys.map(() => `{${tag}}`));
       // session, access, refresh and index keys
       expect(keys.map((key) => key.slice(prefix.length + tag!.length + 3).split(':')[0]).sort()).toEqual(['a', 'r', 's', 'x']);
+    });
+  });
+
+  describe('stale pointers and data of the old layout', () => {
+    const prefix = uniquePrefix(`stale-${name}`);
+    let store: RedisTokenStore;
+    beforeAll(() => {
+      store = new RedisTokenStore({ redis, secret: SECRET, keyPrefix: prefix });
+    });
+    afterAll(() => cleanupPrefix(redis, prefix));
+
+    const keysOfTag = async (tag: string) => (await allKeysWithPrefix(redis, prefix)).filter((key) => key.includes(`{${tag}}`));
+    const kindOf = (key: string, tag: string) => key.slice(prefix.length + tag.length + 3).split(':')[0];
+
+    it('checks every pointer against the session: old a:, r: and u: pointers put back next to a session made again with the same id reach nothing', async () => {
+      const req = issueRequest();
+      const first = await tokensOf(store, req);
+      const rotated = await store.refresh({
+        refreshToken: first.refreshToken!,
+        clientId: 'app',
+        accessTokenTtl: 60,
+        refreshTokenTtl: 120,
+        gracePeriod: 30,
+      });
+      if (rotated.status !== 'ok') throw new Error(`refresh failed: ${rotated.status}`);
+      const tag = first.accessToken.split('.')[0]!;
+      const pointers = new Map<string, string>();
+      for (const key of await keysOfTag(tag)) if ((await redis.type(key)) === 'string') pointers.set(key, (await redis.get(key))!);
+      expect([...pointers.keys()].map((key) => kindOf(key, tag)).sort()).toEqual(['a', 'r', 'u']);
+      expect(await store.revoke(rotated.tokens.accessToken, 'app')).toBe('revoked');
+      const again = await tokensOf(store, req);
+      // The case the checks are for: the identity's session has the same id again.
+      expect(again.sessionId).toBe(first.sessionId);
+      // Every old pointer back, as a crash between two writes or an older version could leave them.
+      for (const [key, value] of pointers) await redis.set(key, value, 'PX', 60_000);
+      expect(await store.lookup(first.accessToken)).toBeNull();
+      expect(await store.lookup(rotated.tokens.accessToken)).toBeNull();
+      expect(await store.lookup(rotated.tokens.refreshToken!, ['refresh_token'])).toBeNull();
+      expect(await store.listDevices(rotated.tokens.accessToken)).toBe('invalid_token');
+      expect(await store.revoke(rotated.tokens.accessToken, 'app')).toBe('unknown');
+      expect(await store.revoke(rotated.tokens.refreshToken!, 'app', ['refresh_token'])).toBe('unknown');
+      for (const refreshToken of [first.refreshToken!, rotated.tokens.refreshToken!]) {
+        const answer = await store.refresh({ refreshToken, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120, gracePeriod: 30 });
+        expect(answer).toEqual({ status: 'invalid' });
+      }
+      expect(await store.lookup(again.accessToken)).toMatchObject({ sessionId: again.sessionId });
+      const next = await store.refresh({ refreshToken: again.refreshToken!, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 120 });
+      expect(next).toMatchObject({ status: 'ok', retried: false });
+    });
+
+    it('never fails on a session of the old layout: its tokens are looked up, refreshed and revoked, and its identity gets a new session', async () => {
+      const req = issueRequest();
+      const username = req.username!;
+      const scope = req.scopes.join(' ');
+      const tag = userTag(username);
+      const base = `${prefix}{${tag}}:`;
+      const codec = new TokenCodec(SECRET);
+      const [accessSeed, refreshSeed] = codec.seeds(2) as [string, string];
+      const [accessToken, refreshToken] = [codec.token(tag, accessSeed)!, codec.token(tag, refreshSeed)!];
+      const oldSid = randomBytes(12).toString('base64url');
+      const now = Date.now();
+      const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+      const identity = sha1(`3:app${username.length}:${username}${scope}`);
+      const index = sha1(`x3:app${username.length}:${username}`);
+      // What the previous version wrote for one session (and one refresh token it had rotated away).
+      await redis.hset(`${base}s:${oldSid}`, {
+        c: 'app',
+        u: username,
+        sc: scope,
+        dv: 'device_ipad',
+        ah: seedHash(accessSeed),
+        rh: seedHash(refreshSeed),
+        as: accessSeed,
+        rs: refreshSeed,
+        k: codec.keyId,
+        iat: now,
+        exp: now + 60_000,
+        rexp: now + 120_000,
+        ct: now,
+        lu: now,
+        id: identity,
+        ph: 'rotatedAwayHash0000000',
+        pt: now,
+      });
+      await redis.pexpire(`${base}s:${oldSid}`, 120_000);
+      await redis.set(`${base}a:${seedHash(accessSeed)}`, oldSid, 'PX', 60_000);
+      await redis.set(`${base}r:${seedHash(refreshSeed)}`, oldSid, 'PX', 120_000);
+      await redis.set(`${base}u:rotatedAwayHash0000000`, oldSid, 'PX', 120_000);
+      await redis.set(`${base}i:${identity}`, oldSid, 'PX', 120_000);
+      await redis.zadd(`${base}x:${index}`, now + 120_000, oldSid);
+      await redis.pexpire(`${base}x:${index}`, 120_000);
+      await redis.sadd(`${base}xc`, index);
+      await redis.pexpire(`${base}xc`, 120_000);
+
+      expect(await store.lookup(accessToken)).toMatchObject({ sessionId: oldSid, username, scopes: req.scopes });
+      expect(await store.lookup(refreshToken, ['refresh_token'])).toMatchObject({ sessionId: oldSid });
+      expect(await store.listSessions(username)).toEqual([]);
+      expect(await store.listDevices(accessToken)).toEqual({ current: oldSid, sessions: [] });
+      const fresh = await tokensOf(store, req);
+      expect(fresh.reused).toBe(false);
+      expect(await store.lookup(accessToken)).toMatchObject({ sessionId: oldSid });
+      // A rotated-away token of the old layout is unknown (no replay detection across versions).
+      const rotatedAway = `${tag}.${'A'.repeat(43)}`;
+      expect((await store.refresh({ refreshToken: rotatedAway, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 })).status).toBe(
+        'invalid',
+      );
+      // Refreshed, the old session becomes the identity's (one live session per identity).
+      const rotated = await store.refresh({ refreshToken, clientId: 'app', accessTokenTtl: 600, refreshTokenTtl: 1200 });
+      if (rotated.status !== 'ok') throw new Error(`refresh failed: ${rotated.status}`);
+      expect(rotated.tokens.sessionId).toBe(fresh.sessionId);
+      expect(await store.lookup(accessToken)).toBeNull();
+      expect(await store.lookup(fresh.accessToken)).toBeNull();
+      expect(await store.lookup(rotated.tokens.accessToken)).toMatchObject({ sessionId: fresh.sessionId, scopes: req.scopes });
+      expect((await store.listSessions(username)).map((s) => s.id)).toEqual([fresh.sessionId]);
+      expect(await tokensOf(store, req)).toMatchObject({ reused: true, accessToken: rotated.tokens.accessToken });
+      expect(await store.revoke(rotated.tokens.refreshToken!, 'app')).toBe('revoked');
+      expect(await store.endUserSessions(username)).toBe(0);
     });
   });
 
