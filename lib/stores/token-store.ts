@@ -12,7 +12,11 @@
 
 /** What a live token stands for. */
 export interface SessionClaims {
-  /** The device session's id; survives refresh-token rotation. Opaque, never a token or a hash. */
+  /**
+   * The device session's id: 16 characters, opaque, never a token or a hash of one. It survives
+   * refresh-token rotation, except one that narrows the scope: that makes the session the
+   * narrower identity's, under that identity's id.
+   */
   readonly sessionId: string;
   readonly clientId: string;
   /** The username, or the client id for `client_credentials`. */
