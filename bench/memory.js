@@ -5,6 +5,8 @@
 //  1. issues BENCH_MEMORY_SESSIONS (100,000) device sessions through RedisTokenStore's public
 //     issue() (one user per session, so no device cap interferes; short device scope
 //     `device_a`, 200 in flight) and reports the `used_memory` and DBSIZE deltas per session;
+//     then as many again with 2 and with 50 devices per user (devices `device_<n>`), each in a
+//     database of its own (SELECT 1, 2: fresh key tables, as the first had), deleted after;
 //  2. GET /api/orders through the router app (targets/router.js, pinned to CPU 0) with random
 //     tokens of the first 1,000 sessions while only those are live, then with random tokens of
 //     BENCH_MEMORY_LIVE (1,000,000) live sessions; reports both req/s and their ratio.
@@ -46,18 +48,23 @@ async function usedMemory(redis) {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
 }
 
-/** Issues sessions `from` … `to - 1` (user `m<i>`, one device each), IN_FLIGHT at a time; appends their access tokens. */
-async function issueSessions(store, from, to, tokens) {
+/**
+ * Issues sessions `from` … `to - 1` (user `m<i>`, one device each; with `perUser`, user
+ * `m<i / perUser>` on device `device_<i mod perUser>`), IN_FLIGHT at a time; appends their access tokens.
+ */
+async function issueSessions(store, from, to, tokens, perUser = 1) {
   let next = from;
   const worker = async () => {
     while (next < to) {
       const i = next++;
+      const user = perUser === 1 ? `m${i}` : `m${Math.floor(i / perUser)}`;
+      const device = perUser === 1 ? DEVICE : `device_${i % perUser}`;
       const result = await store.issue({
         clientId: CLIENT.clientId,
-        subject: `m${i}`,
-        username: `m${i}`,
-        scopes: [DEVICE, 'orders:read'],
-        deviceScopes: [DEVICE],
+        subject: user,
+        username: user,
+        scopes: [device, 'orders:read'],
+        deviceScopes: [device],
         accessTokenTtl: CLIENT.accessTokenTtl,
         refreshTokenTtl: CLIENT.refreshTokenTtl,
         reuse: { minRemaining: 60 },
@@ -67,6 +74,25 @@ async function issueSessions(store, from, to, tokens) {
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/** Bytes and keys per session of SESSIONS sessions with `perUser` devices per user, in database `db` (emptied after). */
+async function perUserMemory(url, prefix, db, perUser) {
+  const redis = new Redis(url, { db, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  await redis.connect();
+  try {
+    const store = new RedisTokenStore({ redis, secret: SECRET, keyPrefix: prefix });
+    const keysBefore = await redis.dbsize();
+    const memoryBefore = await usedMemory(redis);
+    await issueSessions(store, 0, SESSIONS, [], perUser);
+    const bytesPerSession = ((await usedMemory(redis)) - memoryBefore) / SESSIONS;
+    const keysPerSession = ((await redis.dbsize()) - keysBefore) / SESSIONS;
+    console.log(`  ${perUser} devices per user: ${bytesPerSession.toFixed(0)} bytes and ${keysPerSession.toFixed(2)} keys per session`);
+    return { bytesPerSession, keysPerSession };
+  } finally {
+    await deleteKeys(redis, prefix);
+    await redis.quit();
+  }
 }
 
 /** req/s of GET /api/orders with a random token of `tokens[0 … count - 1]` per request: medians of ROUNDS. */
@@ -146,6 +172,14 @@ async function main() {
     const bytesPerSession = (memoryAfter - memoryBefore) / SESSIONS;
     const keysPerSession = (keysAfter - keysBefore) / SESSIONS;
     console.log(`  ${bytesPerSession.toFixed(0)} bytes and ${keysPerSession.toFixed(2)} keys per session`);
+    const devicesPerUser = {};
+    for (const [db, perUser] of [
+      [1, 2],
+      [2, 50],
+    ]) {
+      console.log(`bench:memory: issuing ${SESSIONS} device sessions, ${perUser} per user …`);
+      devicesPerUser[perUser] = await perUserMemory(server.url, prefix, db, perUser);
+    }
 
     console.log(`bench:memory: issuing up to ${LIVE} live sessions …`);
     await issueSessions(store, SESSIONS, LIVE, tokens);
@@ -160,6 +194,7 @@ async function main() {
       deviceScope: DEVICE,
       bytesPerSession,
       keysPerSession,
+      devicesPerUser,
       issuePerSecond: (SESSIONS - FEW) / issueSeconds,
       liveSessions: LIVE,
       usedMemoryLiveMiB: memoryLive / 2 ** 20,
@@ -175,6 +210,10 @@ async function main() {
       '| --- | ---: | --- |',
       `| Redis memory per device session (${SESSIONS.toLocaleString('en')} sessions, \`${DEVICE}\`, all keys) | ${bytesPerSession.toFixed(0)} B | ${pass(bytesPerSession <= 1024)} ≤ 1 KiB |`,
       `| keys per session | ${keysPerSession.toFixed(2)} | |`,
+      ...Object.entries(devicesPerUser).map(
+        ([perUser, m]) =>
+          `| … with ${perUser} devices per user | ${m.bytesPerSession.toFixed(0)} B, ${m.keysPerSession.toFixed(2)} keys | |`,
+      ),
       `| used_memory with ${LIVE.toLocaleString('en')} live sessions | ${report.usedMemoryLiveMiB.toFixed(0)} MiB | |`,
       `| store.issue() rate, 200 in flight | ${report.issuePerSecond.toFixed(0)}/s | |`,
       `| GET /api/orders (router), ${FEW.toLocaleString('en')} live tokens | ${few.reqPerSec.toFixed(0)} req/s (p99 ${few.p99Ms} ms) | |`,
