@@ -1,5 +1,6 @@
 import { OptionError } from '../errors/option-error';
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../crypto/fast-random';
 
 /**
  * How tokens look and how they are checked.
@@ -62,15 +63,12 @@ export function normalizeSecrets(secret: unknown, optionName: string): string[] 
  * `Alice` and `alice` share a slot (and a failed-login counter keyed by either lands there).
  */
 export function userTag(subject: string): string {
-  return createHash('sha256')
-    .update(`subject\n${subject.normalize('NFKC').toLowerCase()}`)
-    .digest('base64url')
-    .slice(0, TAG_LENGTH);
+  return sha256Base64url(`subject\n${subject.normalize('NFKC').toLowerCase()}`).slice(0, TAG_LENGTH);
 }
 
 /** The lookup key of a token: a hash of its seed (the MAC, which needs the secret, is never stored). */
 export function seedHash(seed: string): string {
-  return createHash('sha256').update(seed).digest().subarray(0, 16).toString('base64url');
+  return sha256Base64url16(seed);
 }
 
 /** A token taken apart, its MAC checked. */
@@ -95,10 +93,11 @@ export class TokenCodec {
     this.keyIds = this.keys.map((key) => key.id).join(' ');
   }
 
-  /** `count` fresh seeds of 256 random bits each, from one call to `randomBytes`. */
+  /** `count` fresh seeds of 256 random bits each (see {@link randomBase64url}). */
   seeds(count: number): string[] {
-    const bytes = randomBytes(SEED_BYTES * count);
-    return Array.from({ length: count }, (_, i) => bytes.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES).toString('base64url'));
+    const seeds: string[] = [];
+    for (let i = 0; i < count; i++) seeds.push(randomBase64url(SEED_BYTES));
+    return seeds;
   }
 
   /** The token of a seed, MACed with the secret `keyId` names; `undefined` when this codec lacks it. */
