@@ -68,7 +68,8 @@ export async function authenticateClient(
     options.emit({ type: 'throttled', clientId: presented.clientId, ip, reason: 'too many failed client authentications' });
     throw new TooManyClientAttemptsError(blocked);
   }
-  const client = await options.findClient(presented.clientId);
+  const found = options.findClient(presented.clientId);
+  const client = found instanceof Promise ? await found : found;
   // Compare even for an unknown client, so timing does not tell which client ids exist.
   const secretMatches = safeEqual(presented.clientSecret, client?.clientSecret ?? '\u0000unknown client');
   if (!client || !secretMatches) {

@@ -27,7 +27,8 @@ export const passwordGrant: GrantHandler = async ({ client, params, options, ip 
     const retryAfter = options.lockouts.retryAfter(lockKey.user(countingKey), lockKey.userAtIp(countingKey, ip), lockKey.ip(ip));
     if (retryAfter > 0) throttled(retryAfter, 'locked');
   }
-  const user = await options.authenticateUser(username, password);
+  const authenticated = options.authenticateUser(username, password);
+  const user = authenticated instanceof Promise ? await authenticated : authenticated;
   if (!user) {
     options.emit({ type: 'user_auth_failed', clientId: client.clientId, username, ip, reason: 'wrong username or password' });
     if (lockout) {
@@ -41,12 +42,13 @@ export const passwordGrant: GrantHandler = async ({ client, params, options, ip 
     }
     throw new InvalidGrantError('the username or password is wrong');
   }
-  const granted = await grantScopes(
+  const scopesGranted = grantScopes(
     requested,
     { clientId: client.clientId, username: user.username, roles: user.roles },
     options,
     client.sessions.requireDevice,
   );
+  const granted = scopesGranted instanceof Promise ? await scopesGranted : scopesGranted;
   const loginKey = lockout ? options.loginKey(user.username) : '';
   try {
     return await issueTokens(

@@ -59,6 +59,6 @@ export function normalizeClients(
   return {
     needsUsers: [...byId.values()].some((client) => client.grants.has('password')),
     grantTypes: GRANT_TYPES.filter((grant) => [...byId.values()].some((client) => client.grants.has(grant))),
-    find: async (clientId) => byId.get(clientId),
+    find: (clientId) => byId.get(clientId),
   };
 }

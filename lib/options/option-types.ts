@@ -6,6 +6,9 @@ import type { ClientLockout, DeviceLimitPolicy, LoginLockout, SessionPolicy } fr
 
 export type { ScopeRequester } from '../scopes/scope';
 
+/** A value, or a promise of one. */
+export type Awaitable<T> = T | Promise<T>;
+
 /**
  * The options of `createTokenRouter()` as users write them, and as the router uses them once
  * validated (`Normalized…`). Defaults are in `lib/defaults.ts`.
@@ -171,9 +174,11 @@ export interface TokenRouterOptions {
 /** The router's options after validation, with lookups in one shape. */
 export interface NormalizedRouterOptions {
   readonly store: TokenStore;
-  findClient(clientId: string): Promise<NormalizedClient | undefined>;
-  authenticateUser(username: string, password: string): Promise<AuthenticatedUser | undefined>;
-  isScopeAllowed(scope: string, requester: ScopeRequester): Promise<boolean>;
+  // Answered synchronously where the options are static (lists, maps): each `await` of the
+  // token path costs a trip through the microtask queue.
+  findClient(clientId: string): Awaitable<NormalizedClient | undefined>;
+  authenticateUser(username: string, password: string): Awaitable<AuthenticatedUser | undefined>;
+  isScopeAllowed(scope: string, requester: ScopeRequester): Awaitable<boolean>;
   readonly deviceScopePatterns: readonly RegExp[];
   readonly defaultScope: string;
   readonly reuse: false | { readonly minRemaining: number };

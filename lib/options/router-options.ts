@@ -77,7 +77,7 @@ export function normalizeRouterOptions(options: TokenRouterOptions): NormalizedR
   return {
     store: options.store,
     findClient: clients.find,
-    authenticateUser: authenticateUser ?? (async () => undefined),
+    authenticateUser: authenticateUser ?? (() => undefined),
     hasUsers: authenticateUser !== undefined,
     isScopeAllowed: normalizeScopes(options.scopes),
     deviceScopePatterns: patterns,

@@ -7,7 +7,7 @@ import { isObject, stringList } from './validate';
 /** Which roles may have which scope, and which scopes are device scopes. */
 
 export function normalizeScopes(scopes: unknown): NormalizedRouterOptions['isScopeAllowed'] {
-  if (scopes === undefined) return async () => false;
+  if (scopes === undefined) return () => false;
   if (typeof scopes === 'function') {
     const allowed = scopes as (scope: string, requester: ScopeRequester) => unknown;
     return async (scope, requester) => (await allowed(scope, requester)) === true;
@@ -17,7 +17,7 @@ export function normalizeScopes(scopes: unknown): NormalizedRouterOptions['isSco
   for (const [scope, bound] of Object.entries(scopes)) {
     roles.set(scope, new Set(stringList(bound, `options.scopes["${scope}"]`)));
   }
-  return async (scope, requester) => {
+  return (scope, requester) => {
     const allowed = roles.get(scope);
     return allowed !== undefined && requester.roles.some((role) => allowed.has(role));
   };

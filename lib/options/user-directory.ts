@@ -62,7 +62,7 @@ export function normalizeUsers(users: unknown): NormalizedRouterOptions['authent
     const digest = (password: string) => createHmac('sha256', key).update(password).digest();
     const byName = new Map(records.map(({ username, roles, password }) => [username, { roles, digest: digest(password!) }]));
     const unmatchable = randomBytes(32);
-    return async (username, password) => {
+    return (username, password) => {
       const user = byName.get(username);
       const matches = timingSafeEqual(digest(password), user?.digest ?? unmatchable);
       return user !== undefined && matches ? { username, roles: user.roles } : undefined;

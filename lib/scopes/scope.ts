@@ -51,7 +51,7 @@ export interface ScopeRequester {
 /** What decides the granted scopes (from the router's options). */
 export interface ScopeRules {
   readonly deviceScopePatterns: readonly RegExp[];
-  isScopeAllowed(scope: string, requester: ScopeRequester): Promise<boolean>;
+  isScopeAllowed(scope: string, requester: ScopeRequester): boolean | Promise<boolean>;
   readonly defaultScope: string;
 }
 
@@ -69,19 +69,24 @@ export interface GrantedScopes {
  *   InvalidScopeError for none when `requireDevice` is set (a typo such as `DEVICE_ipad` must not
  *   silently give a shared, device-less token).
  */
-export async function grantScopes(
+export function grantScopes(
   requested: readonly string[],
   requester: ScopeRequester,
   options: ScopeRules,
   requireDevice = false,
-): Promise<GrantedScopes> {
+): GrantedScopes | Promise<GrantedScopes> {
   const deviceScopes = requested.filter((scope) => isDeviceScope(scope, options.deviceScopePatterns));
   if (deviceScopes.length > 1) throw new InvalidRequestError('ask for one device scope at most: a token belongs to one device');
   if (requireDevice && deviceScopes.length === 0)
     throw new InvalidScopeError('this client must ask for a device scope (such as device_ipad)');
   const ordinary = requested.filter((scope) => !isDeviceScope(scope, options.deviceScopePatterns));
-  const allowed = await Promise.all(ordinary.map((scope) => options.isScopeAllowed(scope, requester)));
-  const permitted = ordinary.filter((_scope, index) => allowed[index]);
-  if (permitted.length === 0) permitted.push(options.defaultScope);
-  return { scopes: [...new Set([...deviceScopes, ...permitted])].sort(compareCodeUnits), deviceScopes };
+  const allowed = ordinary.map((scope) => options.isScopeAllowed(scope, requester));
+  const decide = (answers: readonly boolean[]): GrantedScopes => {
+    const permitted = ordinary.filter((_scope, index) => answers[index]);
+    if (permitted.length === 0) permitted.push(options.defaultScope);
+    return { scopes: [...new Set([...deviceScopes, ...permitted])].sort(compareCodeUnits), deviceScopes };
+  };
+  // A static scope map answers at once; only a scope function that returns promises is awaited.
+  if (!allowed.some((answer) => answer instanceof Promise)) return decide(allowed as boolean[]);
+  return Promise.all(allowed.map((answer) => Promise.resolve(answer))).then(decide);
 }

@@ -1,6 +1,6 @@
 import { OptionError } from '../errors/option-error';
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../crypto/fast-random';
+import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../crypto/fast-crypto';
 
 /**
  * How tokens look and how they are checked.

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../../lib/crypto/fast-random';
+import { randomBase64url, sha256Base64url, sha256Base64url16, sha256Digest } from '../../lib/crypto/fast-crypto';
 
-describe('sha256Base64url16 / sha256Base64url', () => {
+describe('sha256Base64url16 / sha256Base64url / sha256Digest', () => {
   it('equal the createHash() forms they replace, for any text', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
         const digest = createHash('sha256').update(text).digest();
         expect(sha256Base64url16(text)).toBe(digest.subarray(0, 16).toString('base64url'));
         expect(sha256Base64url(text)).toBe(digest.toString('base64url'));
+        expect(sha256Digest(text).equals(digest)).toBe(true);
       }),
       { numRuns: 2000 },
     );

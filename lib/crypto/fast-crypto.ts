@@ -31,8 +31,12 @@ const INDEX = new Map([...ALPHABET].map((char, index) => [char, index]));
 
 // `crypto.hash()` (Node ≥ 20.12) hashes in one call, several times faster for short inputs than
 // `createHash().update().digest()`; older Node 20 releases get the latter.
-const oneShot: ((algorithm: string, data: string, encoding: 'base64url') => string) | undefined =
-  typeof crypto.hash === 'function' ? crypto.hash : undefined;
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : undefined;
+
+/** SHA-256 of `text` (UTF-8), as 32 bytes. */
+export function sha256Digest(text: string): Buffer {
+  return oneShot ? oneShot('sha256', text, 'buffer') : crypto.createHash('sha256').update(text).digest();
+}
 
 /** SHA-256 of `text` (UTF-8), all 32 bytes as base64url (43 characters). */
 export function sha256Base64url(text: string): string {
