@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBase64url } from '../crypto/fast-crypto';
 import { seedHash, TokenCodec, userTag, type TokenSecret } from '../tokens/token-codec';
 import { identitySessionId, key, KeyLayout, randomSessionId } from './keys';
 import { DevicesStatus, IssueStatus, RefreshStatus, RevokeStatus, type Reply, type ScriptRunner } from './scripts';
@@ -203,7 +203,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
           (request.gracePeriod ?? 0) * 1000,
           Date.now() + this.deadline,
           // The generation of a session rotated for the first time (see keys.ts).
-          randomBytes(3).toString('base64url'),
+          randomBase64url(3),
         ]),
       ],
     );

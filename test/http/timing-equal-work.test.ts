@@ -117,7 +117,8 @@ describe('a list of plain-password users only (demos, benchmarks)', () => {
 
   async function batch(username: string, password: string): Promise<number> {
     const started = process.hrtime.bigint();
-    for (let i = 0; i < 200; i++) await check(username, password);
+    // 2,000 checks per batch: each is a few µs, and a batch must be long against the timer's noise.
+    for (let i = 0; i < 2000; i++) await check(username, password);
     return Number(process.hrtime.bigint() - started) / 1e6;
   }
 
@@ -134,10 +135,10 @@ describe('a list of plain-password users only (demos, benchmarks)', () => {
       }
     }
     const [a, b] = [median(unknown), median(wrong)];
-    console.log(`median ms per 200 checks: unknown user ${a.toFixed(2)}, wrong password ${b.toFixed(2)}`);
+    console.log(`median ms per 2,000 checks: unknown user ${a.toFixed(2)}, wrong password ${b.toFixed(2)}`);
     expect(Math.max(a, b) / Math.min(a, b)).toBeLessThanOrEqual(1 + TOLERANCE);
-    // No scrypt anywhere: 200 checks take far less than one scrypt (tens of ms).
-    expect(Math.max(a, b)).toBeLessThan(200);
+    // No scrypt anywhere: 2,000 checks take far less than 20 scrypts (tens of ms each).
+    expect(Math.max(a, b)).toBeLessThan(400);
     expect(await check('carol', 'plain-text-password')).toEqual({ username: 'carol', roles: [] });
     expect(await check('carol', 'plain-text-passwordX')).toBeUndefined();
   });
