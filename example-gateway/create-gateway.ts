@@ -163,6 +163,9 @@ export function createGateway(options: GatewayOptions): Express {
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETags: every answer here but the metadata document is `no-store` (an ETag is a SHA-1 of
+  // each body for nothing), and the metadata document is cached by max-age.
+  app.set('etag', false);
   app.set('trust proxy', options.trustProxy ?? false);
   // The RFC error code of each error answer, for the metrics' `outcome` label: set once on this
   // app's response prototype (every router mounted here answers through it), not per request.

@@ -287,6 +287,8 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     registers: [registry],
   });
 
+  const auditCounters = new Map<string, { inc(): void }>();
+
   // The series of a label combination, made on its first request: a request then costs a
   // string key, a Map lookup and a few additions.
   type Series = { readonly count: { value: number }; readonly latency: HistogramState; readonly throttled?: { inc(): void } };
@@ -336,7 +338,15 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       storeErrors.labels(source).inc();
     },
     countAuditEvent(type) {
-      auditEvents.labels(auditEventLabel(type)).inc();
+      // One child per label (a bounded set), made on first use: `labels()` validates and copies
+      // its arguments each time. The router's own types are labels already.
+      const label = KNOWN_AUDIT_EVENTS.has(type) ? type : auditEventLabel(type);
+      let counter = auditCounters.get(label);
+      if (counter === undefined) {
+        counter = auditEvents.labels(label);
+        auditCounters.set(label, counter);
+      }
+      counter.inc();
     },
     handler: async function metricsEndpoint(_req, res) {
       const text = await registry.metrics();
