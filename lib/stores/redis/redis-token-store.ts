@@ -124,24 +124,28 @@ export class RedisTokenStore extends ScriptedTokenStore {
     return new UnavailableError('Redis ran the call after the caller had given up on it; nothing was changed');
   }
 
-  /** Bounds a Redis call by `operationTimeout` and maps outages to `UnavailableError`. */
-  private async bounded<T>(call: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(
+  /**
+   * Bounds a Redis call by `operationTimeout` and maps outages to `UnavailableError`: one promise
+   * and one timer per call (this is on every request's path). An answer after the timeout is
+   * dropped; the call's own failure is always handled, so a late one is never unhandled.
+   */
+  private bounded<T>(call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
         () => reject(new UnavailableError(`Redis did not answer within ${this.operationTimeout} ms`)),
         this.operationTimeout,
       );
+      call.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(toStoreError(error));
+        },
+      );
     });
-    try {
-      return await Promise.race([call, timeout]);
-    } catch (error) {
-      throw toStoreError(error);
-    } finally {
-      clearTimeout(timer);
-      // A call that lost the race may still fail later; that is already answered.
-      call.catch(() => undefined);
-    }
   }
 }
 
@@ -150,7 +154,7 @@ export class RedisTokenStore extends ScriptedTokenStore {
  * anything else is a bug and stays an error. Either way the message carries no command arguments
  * (ioredis' errors hold them in `command.args`: hashes, seeds), and the cause is kept without them.
  */
-function toStoreError(error: unknown): unknown {
+function toStoreError(error: unknown): Error {
   if (error instanceof UnavailableError) return error;
   const { name, message } = error as { name?: string; message?: string };
   const text = String(message ?? error)
