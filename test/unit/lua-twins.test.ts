@@ -11,6 +11,23 @@ import { createTestRedis } from '../support/redis';
 // The TS halves of what both stores compute, against the Lua the Redis store runs: the same
 // function evaluated by the private test Redis (read-only scripts, no keys: nothing is written).
 
+/** (client id, username, scope) triples that an encoding could get wrong. */
+const TRICKY: readonly [string, string, string][] = [
+  ['app', 'alice', 'device_ipad orders:read'],
+  ['a\nb', 'c', 'default'],
+  ['a', 'b\nc', 'default'],
+  ['a:1', 'b', ''],
+  ['a', '1:b', ''],
+  ['', '', ''],
+  ['svc', '', 'default'],
+  ['svc', 'svc', 'default'],
+  ['日本', '🔑', 'device_x'],
+  ['café', 'cafe\u0301', 'x'],
+  ['nul\u0000byte', ' ', '  '],
+  ['lone\ud800surrogate', 'x', 'y'],
+  ['x'.repeat(300), 'y'.repeat(256), 'z'.repeat(128)],
+];
+
 describe('TS helpers and their Lua twins', () => {
   let redis: Redis;
   beforeAll(() => {
@@ -22,21 +39,7 @@ describe('TS helpers and their Lua twins', () => {
   const withSession = (body: string) => `local base = ''\n${loadLua('session.include.lua')}\n${body}`;
 
   it('identityHash equals the Lua identity() for tricky client ids, usernames and scopes', async () => {
-    const cases: [string, string, string][] = [
-      ['app', 'alice', 'device_ipad orders:read'],
-      ['a\nb', 'c', 'default'],
-      ['a', 'b\nc', 'default'],
-      ['a:1', 'b', ''],
-      ['a', '1:b', ''],
-      ['', '', ''],
-      ['svc', '', 'default'],
-      ['svc', 'svc', 'default'],
-      ['日本', '🔑', 'device_x'],
-      ['café', 'cafe\u0301', 'x'],
-      ['nul\u0000byte', ' ', '  '],
-      ['lone\ud800surrogate', 'x', 'y'],
-      ['x'.repeat(300), 'y'.repeat(256), 'z'.repeat(128)],
-    ];
+    const cases = TRICKY;
     const lua = withSession('return identity(ARGV[1], ARGV[2], ARGV[3])');
     for (const [client, username, scope] of cases) {
       const fromLua = await redis.eval(lua, 0, client, username, scope);
@@ -46,16 +49,7 @@ describe('TS helpers and their Lua twins', () => {
 
   it('sessionPrefix and identitySessionId equal their Lua twins, and session ids are 16 digits that never begin with 0', async () => {
     const cases: [string, string, string][] = [
-      ['app', 'alice', 'device_ipad orders:read'],
-      ['a\nb', 'c', 'default'],
-      ['a', 'b\nc', 'default'],
-      ['a:1', 'b', ''],
-      ['a', '1:b', ''],
-      ['', '', ''],
-      ['svc', '', 'default'],
-      ['日本', '🔑', 'device_x'],
-      ['lone\ud800surrogate', 'x', 'y'],
-      ['x'.repeat(300), 'y'.repeat(256), 'z'.repeat(128)],
+      ...TRICKY,
       ...Array.from({ length: 200 }, (_, i): [string, string, string] => ['bench-app', `m${i}`, 'device_a orders:read']),
     ];
     const lua = withSession('return {sessionPrefix(ARGV[1], ARGV[2]), identitySessionId(ARGV[1], ARGV[2], ARGV[3])}');
