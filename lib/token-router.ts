@@ -30,7 +30,8 @@ interface Resource {
 function resource(methods: Record<string, Handler>, form = false): Resource {
   const allowed = Object.keys(methods);
   const allow = allowed.includes('GET') ? allowed.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])) : allowed;
-  const byMethod: Record<string, Handler> = { ...methods };
+  // No prototype: a request's method is looked up here as it came.
+  const byMethod = Object.assign(Object.create(null) as Record<string, Handler>, methods);
   if (methods.GET) byMethod.HEAD = methods.GET;
   return { methods: byMethod, rejectMethod: methodNotAllowed(allow.join(', ')), form };
 }
