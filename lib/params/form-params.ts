@@ -66,9 +66,12 @@ export function parseFormText(text: string): Record<string, string | string[]> {
   }
 }
 
-/** The byte count of a `bodyLimit` option. @throws OptionError naming it. */
+const SIZE = /^\s*\d+(\.\d+)?\s*(b|kb|mb|gb|tb|pb)?\s*$/i;
+
+/** The byte count of a `bodyLimit` option: a number, or a size such as `"16kb"`. @throws OptionError naming it. */
 export function bodyLimitBytes(limit: string | number): number {
-  const value = typeof limit === 'number' ? limit : parseBytes(limit);
+  // `bytes` reads "16 parsecs" as 16 bytes: only its own units are taken here.
+  const value = typeof limit === 'number' ? limit : SIZE.test(limit) ? parseBytes(limit) : null;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new OptionError('options.bodyLimit', 'must be a byte count or a size string such as "16kb"');
   }

@@ -45,6 +45,8 @@ describe('createTokenRouter() options', () => {
     ['an unknown device-limit policy', { onDeviceLimit: 'drop' }, 'options.onDeviceLimit must be "end-oldest" or "refuse"'],
     ['a non-boolean requireDevice on a client', { clients: [{ ...client, requireDevice: 'yes' }] }, 'options.clients[0].requireDevice'],
     ['a non-boolean deviceEndpoints', { deviceEndpoints: 1 }, 'options.deviceEndpoints'],
+    ['a bodyLimit that is no size', { bodyLimit: '16 parsecs' }, 'options.bodyLimit must be a byte count or a size string'],
+    ['a negative bodyLimit', { bodyLimit: -5 }, 'options.bodyLimit must be a byte count or a size string'],
     [
       'an ordinary scope that is a device scope',
       { scopes: { device_admin: ['admin'] } },
