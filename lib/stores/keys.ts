@@ -11,8 +11,11 @@ import { createHash, randomBytes } from 'node:crypto';
  *   <prefix>{<tag>}:a:<hash>          access token pointer -> sid                    (TTL: the access token)
  *   <prefix>{<tag>}:r:<hash>          refresh token pointer -> sid                   (TTL: the refresh token)
  *   <prefix>{<tag>}:u:<hash>          rotated-away refresh token -> `<sid>.<g>`      (TTL: what it had left)
- *   <prefix>{<tag>}:x                 sorted set: every session id of the tag, scored by expiry ms
- *                                                                                    (TTL: the longest session)
+ *   <prefix>{<tag>}:x                 sorted set, two entries per session of the tag: `-<sid>` scored by
+ *                                     its expiry ms, `<sid>` by 1e13 × (its id prefix − 99) + its last
+ *                                     use ms (so one user's sessions with one client, least recently
+ *                                     used first, are one range); `0` once two (client, username)
+ *                                     pairs share an id prefix (see session.include.lua) (TTL: the longest session)
  *   <prefix>{<tag>}:f:<hash>          failed-login counters of a login key: '*' and per client IP
  *
  * `<hash>` is `seedHash()` of the token's seed.

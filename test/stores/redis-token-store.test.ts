@@ -314,6 +314,51 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
       expect(await store.revoke(rotated.tokens.refreshToken!, 'app')).toBe('revoked');
       expect(await store.endUserSessions(username)).toBe(0);
     });
+
+    it('finds the least recently used session from one range of the index; an index of the previous layout is read entry by entry', async () => {
+      const username = `lru-${randomBytes(4).toString('hex')}`;
+      const req = (device: string) =>
+        issueRequest({
+          username,
+          subject: username,
+          scopes: [device, 'orders:read'],
+          deviceScopes: [device],
+          deviceLimit: { max: 3, onLimit: 'end-oldest' },
+        });
+      const tag = userTag(username);
+      const index = `${prefix}{${tag}}:x`;
+      const d1 = await tokensOf(store, req('device_1'));
+      await sleep(5);
+      const d2 = await tokensOf(store, req('device_2'));
+      await sleep(5);
+      const d3 = await tokensOf(store, req('device_3'));
+      // Per session: `-<id>` scored by expiry, and `<id>` by 1e13 × (its 3-digit prefix − 99) + last use.
+      const entries = await redis.zrange(index, '0', '-1', 'WITHSCORES');
+      const scores = new Map<string, number>();
+      for (let i = 0; i < entries.length; i += 2) scores.set(entries[i]!, Number(entries[i + 1]));
+      expect([...scores.keys()].sort()).toEqual([d1, d2, d3].flatMap((t) => [t.sessionId, `-${t.sessionId}`]).sort());
+      const lastUse = (sid: string) => scores.get(sid)! - 1e13 * (Number(sid.slice(0, 3)) - 99);
+      expect(lastUse(d1.sessionId)).toBeLessThan(lastUse(d2.sessionId));
+      expect(Math.abs(lastUse(d3.sessionId) - Date.now())).toBeLessThan(60_000);
+      // d3 as the previous layout indexed it (a plain id scored by expiry, no last-use entry):
+      // the index is then read entry by entry, and the fields decide.
+      await redis.zadd(index, scores.get(`-${d3.sessionId}`)!, d3.sessionId);
+      await redis.zrem(index, `-${d3.sessionId}`);
+      const fourth = await store.issue(req('device_4'));
+      expect(fourth).toMatchObject({ status: 'issued', endedSessionId: d1.sessionId });
+      expect(await store.listSessions(username)).toHaveLength(3);
+      // Expired entries go with their last-use twins.
+      const sid5 = `${d2.sessionId.slice(0, 3)}9999999999999`;
+      await redis.zadd(index, Date.now() - 1000, `-${sid5}`, 1e13 * (Number(sid5.slice(0, 3)) - 99) + Date.now() - 5000, sid5);
+      expect((await store.listSessions(username)).map((s) => s.id).sort()).toEqual(
+        [d2.sessionId, d3.sessionId, (fourth as { tokens: TokenSet }).tokens.sessionId].sort(),
+      );
+      expect(await redis.zscore(index, sid5)).toBeNull();
+      // Reuse counts as use (and files d3 in the index anew): d2 is now the least recent.
+      expect((await tokensOf(store, req('device_3'))).reused).toBe(true);
+      expect(await redis.zscore(index, `-${d3.sessionId}`)).not.toBeNull();
+      expect(await store.issue(req('device_5'))).toMatchObject({ status: 'issued', endedSessionId: d2.sessionId });
+    });
   });
 
   it('refuses a missing client and a key prefix with braces, naming the option', () => {

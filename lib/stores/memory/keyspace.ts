@@ -117,18 +117,21 @@ export class Keyspace {
     if (zset.size === 0) this.entries.delete(key);
   }
 
-  zremrangebyscore(key: string, max: number): void {
-    const zset = this.zset(key);
-    if (!zset) return;
-    for (const [member, score] of zset) if (score <= max) zset.delete(member);
-    if (zset.size === 0) this.entries.delete(key);
-  }
-
-  /** ZRANGE key 0 -1: members by score, then by member (byte order), as Redis orders them. */
-  zrange(key: string): string[] {
+  /**
+   * ZRANGE key min max BYSCORE (`(` bounds with minOpen / maxOpen): members by score, then by
+   * member (byte order), as Redis orders them.
+   */
+  zrangebyscore(key: string, min: number, max: number, minOpen = false, maxOpen = false): string[] {
     const zset = this.zset(key);
     if (!zset) return [];
-    return [...zset].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0)).map(([member]) => member);
+    return [...zset]
+      .filter(([, score]) => (minOpen ? score > min : score >= min) && (maxOpen ? score < max : score <= max))
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([member]) => member);
+  }
+
+  zscore(key: string, member: string): number | undefined {
+    return this.zset(key)?.get(member);
   }
 
   private live(key: string): Entry | undefined {

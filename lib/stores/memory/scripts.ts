@@ -14,6 +14,11 @@ type Twin = (db: Keyspace, KEYS: readonly string[], ARGV: readonly string[]) => 
 
 const num = (value: string | undefined): number => Number(value ?? 0);
 
+/** Scores of the index's entries (see LRU in session.include.lua). */
+const LRU = 1e13;
+const FLAG = LRU - 1;
+const lruScore = (sid: string, ms: number) => LRU * (Number(sid.slice(0, 3)) - 99) + ms;
+
 /** session.include.lua */
 function session(db: Keyspace, base: string) {
   function follow(key: string, ...fields: string[]): [string, (string | undefined)[]] | undefined {
@@ -42,10 +47,11 @@ function session(db: Keyspace, base: string) {
   function endSession(sid: string): number {
     const key = `${base}s:${sid}`;
     const [client, ah, rh] = db.hmget(key, 'c', 'ah', 'rh');
+    db.zrem(`${base}x`, sid);
+    db.zrem(`${base}x`, `-${sid}`);
     if (client === undefined) return 0;
     db.del(key, `${base}a:${ah}`);
     if (rh !== '') db.del(`${base}r:${rh}`);
-    db.zrem(`${base}x`, sid);
     return 1;
   }
 
@@ -55,16 +61,33 @@ function session(db: Keyspace, base: string) {
 
   function index(sid: string, expiresAt: number, now: number): void {
     const idx = `${base}x`;
-    db.zadd(idx, expiresAt, sid);
+    db.zadd(idx, expiresAt, `-${sid}`);
+    db.zadd(idx, lruScore(sid, now), sid);
     keepFor(idx, expiresAt - now);
   }
 
-  function liveSessions(now: number, prefix?: string): string[] {
+  function liveSessions(now: number, prefix?: string): [string[], boolean, boolean] {
     const idx = `${base}x`;
-    db.zremrangebyscore(idx, now);
-    const all = db.zrange(idx);
-    if (prefix === undefined) return all;
-    return all.filter((sid) => sid.slice(0, prefix.length) === prefix);
+    for (const member of db.zrangebyscore(idx, -Infinity, now)) {
+      db.zrem(idx, member);
+      if (member.startsWith('-')) db.zrem(idx, member.slice(1));
+    }
+    const flagged = db.zscore(idx, '0') !== undefined;
+    if (db.zrangebyscore(idx, now, FLAG, true, true).length === db.zrangebyscore(idx, LRU, Infinity).length) {
+      if (prefix === undefined) return [db.zrangebyscore(idx, LRU, Infinity), true, flagged];
+      const from = LRU * (Number(prefix) - 99);
+      return [db.zrangebyscore(idx, from, from + LRU, false, true), true, flagged];
+    }
+    const seen = new Set<string>();
+    const live: string[] = [];
+    for (const member of db.zrangebyscore(idx, now, Infinity, true)) {
+      const sid = member.startsWith('-') ? member.slice(1) : member;
+      if (member !== '0' && !seen.has(sid) && (prefix === undefined || sid.slice(0, 3) === prefix)) {
+        seen.add(sid);
+        live.push(sid);
+      }
+    }
+    return [live, false, flagged];
   }
 
   const usableKey = (kid: string | undefined, kids: string) => kid !== undefined && kids.split(' ').includes(kid);
@@ -95,12 +118,13 @@ const issue: Twin = (db, KEYS, ARGV) => {
   };
 
   const sid = A[0]!;
-  const [c, u, sc, as, rs, k, exp, ct] = db.hmget(KEYS[0]!, 'c', 'u', 'sc', 'as', 'rs', 'k', 'exp', 'ct');
+  const [c, u, sc, as, rs, k, exp, ct, rexp] = db.hmget(KEYS[0]!, 'c', 'u', 'sc', 'as', 'rs', 'k', 'exp', 'ct', 'rexp');
   if (c !== undefined) {
     if (A[14] === '1' && c === A[1] && u === A[2] && sc === A[3] && as !== '' && usableKey(k, A[10]!)) {
       const left = num(exp) - now;
       if (left > num(A[15])) {
         db.hset(KEYS[0]!, { lu: now });
+        index(sid, Math.max(num(exp), num(rexp)), now);
         loggedIn();
         return [1, sid, as!, rs!, k!, left, ct!];
       }
@@ -113,23 +137,35 @@ const issue: Twin = (db, KEYS, ARGV) => {
   const life = Math.max(accessTtl, refreshTtl);
   const limit = num(A[16]);
   let ended = '';
-  if (limit > 0) {
-    const live = liveSessions(now, sid.slice(0, 3));
-    if (live.length >= limit) {
+  const live = liveSessions(now, sid.slice(0, 3));
+  const ordered = live[1];
+  let [mine, , flagged] = live;
+  for (let i = mine.length - 1; i >= 0 && !flagged; i--) {
+    const [oc, ou] = db.hmget(`${base}s:${mine[i]}`, 'c', 'u');
+    if (oc !== undefined) {
+      if (oc !== A[1] || ou !== A[2]) {
+        flagged = true;
+        db.zadd(KEYS[1]!, FLAG, '0');
+      }
+      break;
+    }
+  }
+  if (limit > 0 && mine.length >= limit) {
+    if (flagged || !ordered) {
       const byUse: (readonly [string, number])[] = [];
-      for (const other of live) {
+      for (const other of mine) {
         const [oc, ou, lu] = db.hmget(`${base}s:${other}`, 'c', 'u', 'lu');
         if (oc === A[1] && ou === A[2]) byUse.push([other, num(lu)]);
       }
-      if (byUse.length >= limit) {
-        if (A[17] === 'refuse') return [-2];
-        // table.sort is not stable: ties are broken by id here, and there only by chance; the
-        // contract allows either (both are equally least recently used).
-        byUse.sort((a, b) => a[1] - b[1]);
-        for (let i = 0; i < byUse.length - limit + 1; i++) {
-          endSession(byUse[i]![0]);
-          ended = byUse[i]![0];
-        }
+      // table.sort is not stable: ties are broken by position here, and there only by chance; the
+      // contract allows either (both are equally least recently used).
+      byUse.sort((a, b) => a[1] - b[1]);
+      mine = byUse.map(([other]) => other);
+    }
+    if (mine.length >= limit) {
+      if (A[17] === 'refuse') return [-2];
+      for (let count = mine.length, i = 0; count >= limit; count--, i++) {
+        if (endSession(mine[i]!) === 1) ended = mine[i]!;
       }
     }
   }
@@ -167,7 +203,7 @@ const refresh: Twin = (db, KEYS, ARGV) => {
 
   const now = num(A[8]);
   const presented = KEYS[0]!.slice(base.length + 2);
-  const fields = ['c', 'u', 'sc', 'dv', 'ah', 'rh', 'ct', 'as', 'rs', 'k', 'exp', 'g', 'ph', 'pt'];
+  const fields = ['c', 'u', 'sc', 'dv', 'ah', 'rh', 'ct', 'as', 'rs', 'k', 'exp', 'g', 'ph', 'pt', 'rexp'];
 
   const found = follow(KEYS[0]!, ...fields);
   let sid = found?.[0];
@@ -189,11 +225,12 @@ const refresh: Twin = (db, KEYS, ARGV) => {
     retry = true;
   }
   if (s[0] !== A[0]) return [-1];
-  const [client, username, granted, device, ah, rh, ct, as, rs, k, exp, g] = s as string[];
+  const [client, username, granted, device, ah, rh, ct, as, rs, k, exp, g, , , rexp] = s as string[];
 
   let key = `${base}s:${sid}`;
   if (retry && as !== '' && usableKey(k, A[7]!) && num(exp) > now) {
     db.hset(key, { lu: now });
+    index(sid, Math.max(num(exp), num(rexp)), now);
     return [1, sid, client!, username!, granted!, device!, num(exp) - now, ct!, as!, rs!, k!];
   }
 
@@ -228,6 +265,7 @@ const refresh: Twin = (db, KEYS, ARGV) => {
     endSession(target);
     db.rename(key, `${base}s:${target}`);
     db.zrem(KEYS[4]!, sid);
+    db.zrem(KEYS[4]!, `-${sid}`);
     key = `${base}s:${target}`;
   }
 
@@ -297,7 +335,7 @@ const devices: Twin = (db, KEYS, ARGV) => {
     return [1];
   }
 
-  const live = liveSessions(now, sessionPrefix(client!, user!));
+  const [live] = liveSessions(now, sessionPrefix(client!, user!));
   if (op === 'end-others') {
     let ended = 0;
     for (const sid of live) {
@@ -322,7 +360,7 @@ const sessions: Twin = (db, _KEYS, ARGV) => {
   const prefix = ARGV[3] !== '' ? sessionPrefix(ARGV[3]!, ARGV[2]!) : undefined;
   const out: (string | number)[] = [];
   let ended = 0;
-  for (const sid of liveSessions(now, prefix)) {
+  for (const sid of liveSessions(now, prefix)[0]) {
     const s = db.hmget(`${base}s:${sid}`, 'u', 'c', 'dv', 'sc', 'ct', 'lu', 'exp', 'rexp');
     if (s[0] === ARGV[2] && (ARGV[3] === '' || s[1] === ARGV[3])) {
       if (ARGV[4] === 'end') {

@@ -8,8 +8,9 @@
   KEYS[3]  <base>a:<hash>            the new access token's pointer
   KEYS[4]  <base>r:<hash>            the new refresh token's pointer (untouched without one)
   KEYS[5]  <base>f:<login key hash>  failed-login counters of the user (untouched unless checked)
-  Found through data (same hash tag): the pointers of the session it replaces; the least recently
-  used sessions of this user and client when the device limit ends them.
+  Found through data (same hash tag): the pointers of the session it replaces; the most recent
+  other session of the id prefix (read to keep the index's promise); the least recently used
+  sessions of this user and client when the device limit ends them.
 
   ARGV[1]  base: `<prefix>{<tag>}:`
   ARGV[2]  JSON array A of:
@@ -63,13 +64,14 @@ local function loggedIn()
 end
 
 local sid = A[1]
-local s = redis.call('HMGET', KEYS[1], 'c', 'u', 'sc', 'as', 'rs', 'k', 'exp', 'ct')
+local s = redis.call('HMGET', KEYS[1], 'c', 'u', 'sc', 'as', 'rs', 'k', 'exp', 'ct', 'rexp')
 if s[1] then
   -- With reuse off the id is random: a session already there is a collision, ended below.
   if A[15] == '1' and s[1] == A[2] and s[2] == A[3] and s[3] == A[4] and s[4] ~= '' and usableKey(s[6], A[11]) then
     local left = tonumber(s[7]) - now
     if left > tonumber(A[16]) then
       redis.call('HSET', KEYS[1], 'lu', now)
+      index(sid, math.max(tonumber(s[7]), tonumber(s[9])), now)
       loggedIn()
       return {1, sid, s[4], s[5], s[6], left, s[8]}
     end
@@ -84,23 +86,43 @@ local refreshTtl = tonumber(A[14])
 local life = math.max(accessTtl, refreshTtl)
 local limit = tonumber(A[17])
 local ended = ''
-if limit > 0 then
-  local live = liveSessions(now, string.sub(sid, 1, 3))
-  if #live >= limit then
-    -- The prefix picks this user's sessions with this client; the fields decide.
+-- The sessions of this user and client: those whose ids have its prefix. One of them is read to
+-- keep the index's promise (see LRU in the include): unless the tag is flagged, every session
+-- under a prefix belongs to one (client, username).
+local mine, ordered, flagged = liveSessions(now, string.sub(sid, 1, 3))
+for i = #mine, 1, -1 do
+  if flagged then break end
+  local o = redis.call('HMGET', base .. 's:' .. mine[i], 'c', 'u')
+  if o[1] then
+    if o[1] ~= A[2] or o[2] ~= A[3] then
+      flagged = true
+      redis.call('ZADD', KEYS[2], string.format('%.0f', FLAG), '0')
+    end
+    break
+  end
+end
+if limit > 0 and #mine >= limit then
+  if flagged or not ordered then
+    -- The fields decide whose each session is, and when it was last used.
     local byUse = {}
-    for _, other in ipairs(live) do
+    for _, other in ipairs(mine) do
       local o = redis.call('HMGET', base .. 's:' .. other, 'c', 'u', 'lu')
       if o[1] == A[2] and o[2] == A[3] then byUse[#byUse + 1] = {other, tonumber(o[3])} end
     end
-    if #byUse >= limit then
-      if A[18] == 'refuse' then return {-2} end
-      -- Reuse and refresh never count: only a new session ends the least recently used ones.
-      table.sort(byUse, function(a, b) return a[2] < b[2] end)
-      for i = 1, #byUse - limit + 1 do
-        endSession(byUse[i][1])
-        ended = byUse[i][1]
-      end
+    table.sort(byUse, function(a, b) return a[2] < b[2] end)
+    mine = {}
+    for i, entry in ipairs(byUse) do mine[i] = entry[1] end
+  end
+  if #mine >= limit then
+    if A[18] == 'refuse' then return {-2} end
+    -- Reuse and refresh never count: only a new session ends the least recently used ones. One
+    -- whose hash is already gone (expired by Redis' clock a moment before the index says) was
+    -- counted wrongly, and ending it makes room all the same.
+    local count, i = #mine, 1
+    while count >= limit do
+      if endSession(mine[i]) == 1 then ended = mine[i] end
+      count = count - 1
+      i = i + 1
     end
   end
 end

@@ -51,7 +51,7 @@ end
 
 local now = tonumber(A[9])
 local presented = string.sub(KEYS[1], #base + 3)
-local fields = {'c', 'u', 'sc', 'dv', 'ah', 'rh', 'ct', 'as', 'rs', 'k', 'exp', 'g', 'ph', 'pt'}
+local fields = {'c', 'u', 'sc', 'dv', 'ah', 'rh', 'ct', 'as', 'rs', 'k', 'exp', 'g', 'ph', 'pt', 'rexp'}
 
 local sid, s = follow(KEYS[1], unpack(fields))
 local retry = false
@@ -80,6 +80,7 @@ if retry and s[8] ~= '' and usableKey(s[10], A[8]) and tonumber(s[11]) > now the
   -- The answer of the rotation was lost: the same pair again, never a third one (while its access
   -- token lives; a dead one is rotated again below, as with reuse off).
   redis.call('HSET', key, 'lu', now)
+  index(sid, math.max(tonumber(s[11]), tonumber(s[15])), now)
   return {1, sid, s[1], s[2], s[3], s[4], tonumber(s[11]) - now, s[7], s[8], s[9], s[10]}
 end
 
@@ -119,7 +120,7 @@ if left > 0 then redis.call('SET', base .. 'u:' .. s[6], target .. '.' .. genera
 if target ~= sid then
   endSession(target)
   redis.call('RENAME', key, base .. 's:' .. target)
-  redis.call('ZREM', KEYS[5], sid)
+  redis.call('ZREM', KEYS[5], sid, '-' .. sid)
   key = base .. 's:' .. target
 end
 
