@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Base64url } from '../crypto/fast-crypto';
 
 /**
  * What the store has told this process about locks (a locked user, an IP over its ceiling, a
@@ -45,7 +45,7 @@ export class LockoutCache {
 
 /** A fixed-length key for a failure counter (usernames, client ids and IPs are the caller's strings). */
 export function counterKey(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+  return sha256Base64url(text).slice(0, 22);
 }
 
 /** The cache keys of the password grant's and client authentication's locks. */

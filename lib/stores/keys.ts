@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha1Hex, sha256Base64url16 } from '../crypto/fast-crypto';
 
 /**
  * Key names of the token stores: the one module that builds them (the Lua scripts and their
@@ -58,12 +59,11 @@ export const key = {
   refresh: (base: string, hash: string) => `${base}r:${hash}`,
   rotated: (base: string, hash: string) => `${base}u:${hash}`,
   index: (base: string) => `${base}x`,
-  loginFailures: (base: string, loginKey: string) =>
-    `${base}f:${createHash('sha256').update(loginKey).digest().subarray(0, 16).toString('base64url')}`,
+  loginFailures: (base: string, loginKey: string) => `${base}f:${sha256Base64url16(loginKey)}`,
 } as const;
 
 export function sha1(text: string): string {
-  return createHash('sha1').update(text).digest('hex');
+  return sha1Hex(text);
 }
 
 /**

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { randomBase64url, sha256Base64url, sha256Base64url16, sha256Digest } from '../../lib/crypto/fast-crypto';
+import { randomBase64url, sha1Hex, sha256Base64url, sha256Base64url16, sha256Digest } from '../../lib/crypto/fast-crypto';
 
-describe('sha256Base64url16 / sha256Base64url / sha256Digest', () => {
+describe('sha256Base64url16 / sha256Base64url / sha256Digest / sha1Hex', () => {
   it('equal the createHash() forms they replace, for any text', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), (text) => {
@@ -10,6 +10,7 @@ describe('sha256Base64url16 / sha256Base64url / sha256Digest', () => {
         expect(sha256Base64url16(text)).toBe(digest.subarray(0, 16).toString('base64url'));
         expect(sha256Base64url(text)).toBe(digest.toString('base64url'));
         expect(sha256Digest(text).equals(digest)).toBe(true);
+        expect(sha1Hex(text)).toBe(createHash('sha1').update(text).digest('hex'));
       }),
       { numRuns: 2000 },
     );
