@@ -175,6 +175,52 @@ function logLevelOf(path: string, status: number): Level {
 /** pino's number for `info`. */
 const INFO = pino.levels.values.info;
 
+/** What a request's log line says (see {@link requestLogger}). */
+export interface RequestLine {
+  readonly id: string;
+  readonly method: string;
+  readonly url: string;
+  readonly remoteAddress: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly statusCode: number;
+  readonly responseTime: number;
+  readonly oauth: { readonly clientId: string; readonly username: string | undefined; readonly device: string | undefined } | undefined;
+  readonly aborted: boolean;
+}
+
+/** The line's fields as pino logs them: `req`, `res`, `responseTime`, then `oauth` and `aborted` when there are. */
+export function requestLineFields(line: RequestLine): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    req: { id: line.id, method: line.method, url: line.url, remoteAddress: line.remoteAddress, userAgent: line.userAgent },
+    res: { statusCode: line.statusCode },
+    responseTime: line.responseTime,
+  };
+  if (line.oauth) fields.oauth = line.oauth;
+  if (line.aborted) fields.aborted = true;
+  return fields;
+}
+
+const json = JSON.stringify;
+/** `,"name":<value>`, or nothing for `undefined` (as JSON.stringify leaves such a key out). */
+const field = (name: string, value: string | undefined) => (value === undefined ? '' : `,"${name}":${json(value)}`);
+
+/**
+ * The everyday (info) request line, exactly as pino would write it: the same text as
+ * `JSON.stringify({ level, time, service, ...requestLineFields(line), msg })` (a test holds the
+ * two equal), built without the intermediate objects: on the gateway's busiest paths the request
+ * line is its largest cost of its own.
+ */
+export function infoLineJson(time: string, service: string | undefined, line: RequestLine, msg: string): string {
+  const oauth = line.oauth;
+  return (
+    `{"level":${INFO},"time":${json(time)}${field('service', service)},"req":{"id":${json(line.id)},"method":${json(line.method)}` +
+    `,"url":${json(line.url)}${field('remoteAddress', line.remoteAddress)}${field('userAgent', line.userAgent)}}` +
+    `,"res":{"statusCode":${line.statusCode}},"responseTime":${line.responseTime}` +
+    (oauth ? `,"oauth":{"clientId":${json(oauth.clientId)}${field('username', oauth.username)}${field('device', oauth.device)}}` : '') +
+    `${line.aborted ? ',"aborted":true' : ''},"msg":${json(msg)}}\n`
+  );
+}
+
 /** Called once per request when its answer is finished (or the connection went away). */
 export type RequestObserver = (req: Request, res: ServerResponse, seconds: number) => void;
 
@@ -206,27 +252,22 @@ export function requestLogger(logger: Logger, observers: readonly RequestObserve
       const level: LevelWithSilent = logLevelOf(path, status);
       if (logger.isLevelEnabled(level)) {
         const oauth = req.oauth;
-        const line: Record<string, unknown> = {
-          req: {
-            id: req.id,
-            method: req.method,
-            url: at === -1 ? url : maskQuery(url),
-            // `req.ip` honours `trust proxy`; the socket address otherwise.
-            remoteAddress: req.ip ?? req.socket.remoteAddress,
-            userAgent: req.headers['user-agent'],
-          },
-          res: { statusCode: status },
+        const line: RequestLine = {
+          id: req.id!,
+          method: req.method,
+          url: at === -1 ? url : maskQuery(url),
+          // `req.ip` honours `trust proxy`; the socket address otherwise.
+          remoteAddress: req.ip ?? req.socket.remoteAddress,
+          userAgent: req.headers['user-agent'],
+          statusCode: status,
           responseTime: Math.round(milliseconds),
+          oauth: oauth && { clientId: oauth.clientId, username: oauth.username, device: oauth.device },
+          // The client hung up before the answer was sent (`close` without `finish`).
+          aborted: !res.writableFinished,
         };
-        if (oauth) line.oauth = { clientId: oauth.clientId, username: oauth.username, device: oauth.device };
-        // The client hung up before the answer was sent (`close` without `finish`).
-        if (!res.writableFinished) line.aborted = true;
         const msg = status >= 500 ? `request failed with status ${status}` : res.writableFinished ? 'request completed' : 'request aborted';
-        if (level === 'info') {
-          stream.write(`${JSON.stringify({ level: INFO, time: new Date().toISOString(), service: bindings.service, ...line, msg })}\n`);
-        } else {
-          logger[level](line, msg);
-        }
+        if (level === 'info') stream.write(infoLineJson(new Date().toISOString(), bindings.service, line, msg));
+        else logger[level](requestLineFields(line), msg);
       }
       for (const observe of observers) observe(req, res, milliseconds / 1000);
     });
