@@ -53,8 +53,9 @@ export interface LoggerOptions {
  * values. `redact` is a second line of defence for code that logs a request object by hand.
  *
  * JSON logs on stdout are written through a 4 KiB buffer (one `write(2)` per ~15 lines instead
- * of one per line), flushed every {@link FLUSH_INTERVAL_MS} ms when traffic is low; call {@link flushLogs} or {@link flushLogsSync} before the process exits, so the last
- * lines are never lost.
+ * of one per line), flushed every {@link FLUSH_INTERVAL_MS} ms when traffic is low; call
+ * {@link flushLogs} or {@link flushLogsSync} before the process exits, so the last lines are
+ * never lost.
  *
  * @example
  * const logger = createLogger('info', undefined, { format: readLogFormat(process.env, process.stdout.isTTY) });

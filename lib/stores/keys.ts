@@ -62,9 +62,8 @@ export const key = {
   loginFailures: (base: string, loginKey: string) => `${base}f:${sha256Base64url16(loginKey)}`,
 } as const;
 
-export function sha1(text: string): string {
-  return sha1Hex(text);
-}
+/** SHA-1 as hex, as the scripts' `redis.sha1hex`. */
+export const sha1 = sha1Hex;
 
 /**
  * The first 3 digits (100 to 999) of the session ids of one user with one client, from the
