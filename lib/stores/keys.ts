@@ -29,7 +29,9 @@ import { sha1Hex, sha256Base64url16 } from '../crypto/fast-crypto';
  * a token nor a hash of one. A session ended and made again for the same identity has the same
  * id: every pointer is therefore checked against the session before it counts — `a:`/`r:`
  * against `ah`/`rh`, `u:` against the generation `g` (and then `ph`) — so no token of an earlier
- * session with that id ever reaches the new one.
+ * session with that id ever reaches the new one. An access token names its session id (see
+ * token-codec.ts) and is validated by reading `s:<sid>` directly, checked the same way: its
+ * hash against `ah`, and `exp`.
  *
  * Fields of a session hash `s:<sid>`:
  *

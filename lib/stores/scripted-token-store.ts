@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { randomBase64url } from '../crypto/fast-crypto';
 import { seedHash, TokenCodec, userTag, type TokenSecret } from '../tokens/token-codec';
 import { identitySessionId, key, KeyLayout, randomSessionId } from './keys';
@@ -141,7 +142,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
     switch (reply[0]) {
       case IssueStatus.REUSED: {
         const [, sessionId, storedAccess, storedRefresh, keyId, msLeft] = reply as [number, string, string, string, string, number];
-        const accessToken = this.codec.token(tag, storedAccess, keyId);
+        const accessToken = this.codec.token(tag, storedAccess, keyId, sessionId);
         // The script reuses only sessions whose key this codec holds.
         if (accessToken === undefined) throw new Error('the store reused a session sealed under an unknown secret');
         const refreshToken = storedRefresh === '' ? undefined : this.codec.token(tag, storedRefresh, keyId);
@@ -155,7 +156,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
           tokens: {
             ...claims,
             sessionId: sid,
-            accessToken: this.codec.token(tag, accessSeed)!,
+            accessToken: this.codec.token(tag, accessSeed, this.codec.keyId, sid)!,
             refreshToken: refresh ? this.codec.token(tag, refreshSeed) : undefined,
             expiresIn: request.accessTokenTtl,
             reused: false,
@@ -219,7 +220,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
         retried,
         tokens: {
           ...claimsOf(sessionId, clientId, username, scope, device),
-          accessToken: this.codec.token(parsed.tag, access, keyId)!,
+          accessToken: this.codec.token(parsed.tag, access, keyId, sessionId)!,
           refreshToken: this.codec.token(parsed.tag, refreshed, keyId)!,
           expiresIn: seconds(msLeft),
           reused: retried,
@@ -264,6 +265,23 @@ export abstract class ScriptedTokenStore implements TokenStore {
     const parsed = this.codec.parse(token);
     if (!parsed) return null;
     const base = this.layout.base(parsed.tag);
+    if (parsed.sessionId !== undefined) {
+      // An access token naming its session: one HMGET, no script. Live while the session holds
+      // this token's hash (a refresh, a new session under the same id and every ending change or
+      // drop it) and it has not expired.
+      if (!types.includes('access_token')) return null;
+      const [hash, clientId, username, scope, device, iat, exp] = await this.scripts.fields(
+        key.session(base, parsed.sessionId),
+        ACCESS_FIELDS,
+      );
+      if (hash == null || !sameHash(hash, parsed.hash) || !(Number(exp) > Date.now())) return null;
+      return {
+        tokenType: 'access_token',
+        ...claimsOf(parsed.sessionId, clientId!, username!, scope!, device!),
+        issuedAt: seconds(iat!),
+        expiresAt: seconds(exp!),
+      };
+    }
     const reply = await this.scripts.run('lookup', pointerKeys(base, parsed.hash, types), [base]);
     const found = Number(reply[0]);
     if (found === 0) return null;
@@ -388,6 +406,16 @@ export abstract class ScriptedTokenStore implements TokenStore {
         throw unexpected('devices', reply);
     }
   }
+}
+
+/** The fields of a session that validating its access token reads (see keys.ts). */
+const ACCESS_FIELDS = ['ah', 'c', 'u', 'sc', 'dv', 'iat', 'exp'] as const;
+
+/** Whether a stored token hash is the presented token's, in time that does not depend on where they differ. */
+function sameHash(stored: string, presented: string): boolean {
+  const a = Buffer.from(stored, 'latin1');
+  const b = Buffer.from(presented, 'latin1');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16}$/;

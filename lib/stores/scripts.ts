@@ -1,6 +1,8 @@
 /**
  * The atomic steps of the stores: one Lua script each in Redis (`redis/lua/<file>`), one TS twin
- * each in memory (`memory/scripts.ts`), on the same keys and fields (`keys.ts`).
+ * each in memory (`memory/scripts.ts`), on the same keys and fields (`keys.ts`); and the one
+ * step that needs no script, reading a session's fields (`fields`: `HMGET` in Redis, the
+ * keyspace's `hmget` in memory).
  *
  * Replies are arrays of integers and strings. Negative first elements are the named statuses
  * below; `reply.ts` decodes every script's reply in one place for both stores.
@@ -22,9 +24,11 @@ export type ScriptName = keyof typeof SCRIPTS;
 /** A script's reply: Lua tables of integers and strings. */
 export type Reply = readonly (string | number)[];
 
-/** Runs a script by name, atomically, in one round trip. */
+/** Runs a script by name, atomically, in one round trip; or one plain read. */
 export interface ScriptRunner {
   run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<Reply>;
+  /** `HMGET key ...fields`: one command, no script (validating an access token). */
+  fields(key: string, fields: readonly string[]): Promise<readonly (string | null)[]>;
 }
 
 /** The status each script answers with, as the first element of its reply. */

@@ -5,11 +5,18 @@ import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../crypto/f
 /**
  * How tokens look and how they are checked.
  *
- * A token is `<tag>.<seed>.<mac>`:
+ * A refresh token is `<tag>.<seed>.<mac>`, an access token `<tag>.<sid>.<seed>.<mac>`:
  * - `tag`: the hash tag of the token's user (see {@link userTag}), so a lookup knows the Redis
  *   Cluster slot of every key it needs without an index. It does not depend on the secret.
+ * - `sid` (access tokens): the id of the token's device session, so that validating it is one
+ *   read of that session (no pointer to follow, no script). It is the opaque id `GET /devices`
+ *   shows the token's owner anyway, derived from no token and no secret; alone it opens nothing.
  * - `seed`: 256 bits from `crypto.randomBytes` (RFC 6749 §10.10, RFC 6750 §5.2).
- * - `mac`: HMAC-SHA-256 of `<tag>.<seed>` under the server secret, truncated to 128 bits.
+ * - `mac`: HMAC-SHA-256 of everything before it (`<tag>.<seed>`, `<tag>.<sid>.<seed>`) under the
+ *   server secret, truncated to 128 bits: no part can be changed without the secret.
+ *
+ * Access tokens of the 3-part form (made before 0.x had the session id in them) still parse, and
+ * are looked up through their pointer key as before.
  *
  * Stores keep only `hash(seed)` as the token's lookup key and, where reuse needs the token back,
  * the seed itself. Without the server secret neither gives a usable token, so a Redis dump or a
@@ -23,7 +30,11 @@ import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../crypto/f
 const TAG_LENGTH = 12; // base64url characters: 72 bits, plenty to spread users over slots
 const SEED_BYTES = 32;
 const MAC_BYTES = 16;
+const SID_LENGTH = 16;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
+const ACCESS_PATTERN = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
+const TOKEN_LENGTH = TAG_LENGTH + 1 + 43 + 1 + 22;
+const ACCESS_LENGTH = TOKEN_LENGTH + SID_LENGTH + 1;
 const MIN_SECRET_LENGTH = 32;
 
 /** A server secret, or a list of them with the newest first. */
@@ -76,6 +87,8 @@ export interface ParsedToken {
   readonly tag: string;
   /** The lookup key of the token (see {@link seedHash}). */
   readonly hash: string;
+  /** The session id an access token carries; `undefined` for the 3-part form. */
+  readonly sessionId?: string | undefined;
 }
 
 /** Makes and checks tokens with the server secret(s). */
@@ -100,10 +113,17 @@ export class TokenCodec {
     return seeds;
   }
 
-  /** The token of a seed, MACed with the secret `keyId` names; `undefined` when this codec lacks it. */
-  token(tag: string, seed: string, keyId: string = this.keyId): string | undefined {
+  /**
+   * The token of a seed, MACed with the secret `keyId` names: with `sessionId` an access token
+   * (`<tag>.<sid>.<seed>.<mac>`), without it a refresh token; `undefined` when this codec lacks
+   * the secret.
+   */
+  token(tag: string, seed: string, keyId: string = this.keyId, sessionId?: string): string | undefined {
     const key = this.keys.find((candidate) => candidate.id === keyId);
-    return key && `${tag}.${seed}.${this.mac(key, tag, seed).toString('base64url')}`;
+    if (!key) return undefined;
+    if (sessionId !== undefined && sessionId.length !== SID_LENGTH) throw new TypeError('a session id is 16 characters');
+    const body = sessionId === undefined ? `${tag}.${seed}` : `${tag}.${sessionId}.${seed}`;
+    return `${body}.${this.mac(key, body).toString('base64url')}`;
   }
 
   /**
@@ -111,20 +131,25 @@ export class TokenCodec {
    * anything else, found without asking the store.
    */
   parse(token: string): ParsedToken | undefined {
-    if (token.length !== 79 || !TOKEN_PATTERN.test(token)) return undefined;
-    const tag = token.slice(0, TAG_LENGTH);
-    const seed = token.slice(TAG_LENGTH + 1, TAG_LENGTH + 44);
-    const macText = token.slice(TAG_LENGTH + 45);
+    let sessionId: string | undefined;
+    if (token.length === ACCESS_LENGTH && ACCESS_PATTERN.test(token)) sessionId = token.slice(TAG_LENGTH + 1, TAG_LENGTH + 1 + SID_LENGTH);
+    else if (token.length !== TOKEN_LENGTH || !TOKEN_PATTERN.test(token)) return undefined;
+    const macAt = token.length - 22;
+    const body = token.slice(0, macAt - 1);
+    const macText = token.slice(macAt);
     const given = Buffer.from(macText, 'base64url');
     // One token, one spelling: the last character of 22 base64url ones carries 2 unused bits.
     if (given.toString('base64url') !== macText) return undefined;
     // Every secret is tried, so the time taken does not tell which one (if any) matched.
     let valid = false;
-    for (const key of this.keys) valid = timingSafeEqual(this.mac(key, tag, seed), given) || valid;
-    return valid ? { tag, hash: seedHash(seed) } : undefined;
+    for (const key of this.keys) valid = timingSafeEqual(this.mac(key, body), given) || valid;
+    if (!valid) return undefined;
+    const tag = token.slice(0, TAG_LENGTH);
+    const hash = seedHash(body.slice(-43));
+    return sessionId === undefined ? { tag, hash } : { tag, hash, sessionId };
   }
 
-  private mac(key: MacKey, tag: string, seed: string): Buffer {
-    return createHmac('sha256', key.key).update(`${tag}.${seed}`).digest().subarray(0, MAC_BYTES);
+  private mac(key: MacKey, body: string): Buffer {
+    return createHmac('sha256', key.key).update(body).digest().subarray(0, MAC_BYTES);
   }
 }

@@ -4,6 +4,8 @@ import { ANDROID_APP, basic, buildApp, form, IOS_APP, NO_REFRESH, SERVICE, STORE
 
 // <user tag>.<256-bit seed>.<128-bit MAC>
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
+// An access token names its device session: <tag>.<sid>.<seed>.<mac>.
+const ACCESS_TOKEN_SHAPE = /^[A-Za-z0-9_-]{12}\.[0-9]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
 
 describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
   let handle: StoreHandle;
@@ -29,7 +31,7 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
       expect(res.headers.pragma).toBe('no-cache');
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       expect(res.body).toEqual({
-        access_token: expect.stringMatching(TOKEN_SHAPE),
+        access_token: expect.stringMatching(ACCESS_TOKEN_SHAPE),
         token_type: 'Bearer',
         expires_in: IOS_APP.accessTokenTtl,
         refresh_token: expect.stringMatching(TOKEN_SHAPE),
@@ -175,7 +177,7 @@ describe.each(STORES)('POST /token on %s', (storeName, makeStore) => {
         .send(form({ grant_type: 'client_credentials', scope: 'orders:write device_batch nope' }));
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
-        access_token: expect.stringMatching(TOKEN_SHAPE),
+        access_token: expect.stringMatching(ACCESS_TOKEN_SHAPE),
         token_type: 'Bearer',
         expires_in: SERVICE.accessTokenTtl,
         scope: 'device_batch orders:write',

@@ -367,12 +367,15 @@ export function describeSessionContract(backend: string, get: () => StoreUnderTe
       );
       const tv = (await store.listSessions(name)).find((s) => s.id === accessOnly.sessionId);
       expect(tv!.expiresAt).toBe((await store.lookup(accessOnly.accessToken))!.expiresAt);
-      // Ids are opaque: never a token, nor a part of one.
+      // Ids are opaque: never a token, nor its seed or MAC (an access token names its session's
+      // id, which opens nothing without those).
       for (const s of sessions) {
         for (const token of [withDevice.accessToken, withDevice.refreshToken!, noDevice.accessToken]) {
-          for (const part of token.split('.')) expect(s.id).not.toContain(part);
+          for (const part of token.split('.').slice(-2)) expect(s.id).not.toContain(part);
+          expect(s.id).not.toBe(token);
         }
       }
+      expect(withDevice.accessToken.split('.')[1]).toBe(withDevice.sessionId);
     });
 
     it("endDevice ends a session of the caller's user and client, the caller's own included", async () => {

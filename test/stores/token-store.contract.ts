@@ -1,4 +1,5 @@
 import type { IssueRequest, TokenSet, TokenStore } from '../../lib';
+import { TokenCodec } from '../../lib/tokens/token-codec';
 import { describeSessionContract } from './session.contract';
 
 /** A store under test, with the means to make a second one over the same data. */
@@ -58,8 +59,9 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         const req = issueRequest();
         const tokens = await tokensOf(store, req);
         expect(tokens.reused).toBe(false);
-        // <user tag>.<256-bit seed>.<128-bit MAC>
-        expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
+        // Access: <user tag>.<session id>.<256-bit seed>.<128-bit MAC>; refresh: <user tag>.<256-bit seed>.<128-bit MAC>
+        expect(tokens.accessToken).toMatch(/^[A-Za-z0-9_-]{12}\.[0-9]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
+        expect(tokens.accessToken.split('.')[1]).toBe(tokens.sessionId);
         expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
         expect(tokens.refreshToken).not.toBe(tokens.accessToken);
         expect(tokens.expiresIn).toBe(3600);
@@ -188,6 +190,60 @@ export function describeTokenStoreContract(name: string, setup: () => StoreUnder
         // A store that only knows the old secret cannot read the new token.
         expect(await store.lookup(fresh.accessToken)).toBeNull();
         expect(await rotated.revoke(tokens.accessToken, 'app')).toBe('revoked');
+        expect(await store.lookup(tokens.accessToken)).toBeNull();
+      });
+
+      it('reads an access token through the session it names: live while that session holds it and it has time left', async () => {
+        const req = issueRequest({ accessTokenTtl: 1, refreshTokenTtl: 60 });
+        const tokens = await tokensOf(store, req);
+        expect(tokens.accessToken.split('.')[1]).toBe(tokens.sessionId);
+        expect(await store.lookup(tokens.accessToken)).toMatchObject({ tokenType: 'access_token', sessionId: tokens.sessionId });
+        // Its session lives on with the refresh token; the access token itself has expired.
+        await sleep(1200);
+        expect(await store.lookup(tokens.accessToken)).toBeNull();
+        expect(await store.lookup(tokens.refreshToken!, ['refresh_token'])).not.toBeNull();
+      });
+
+      it("never lets an ended session's access token into the new session the same identity gets under the same id", async () => {
+        const req = issueRequest();
+        const first = await tokensOf(store, req);
+        expect(await store.revoke(first.accessToken, 'app')).toBe('revoked');
+        const second = await tokensOf(store, req);
+        expect(second.sessionId).toBe(first.sessionId);
+        expect(second.reused).toBe(false);
+        expect(await store.lookup(first.accessToken)).toBeNull();
+        expect(await store.lookup(second.accessToken)).toMatchObject({ sessionId: second.sessionId });
+      });
+
+      it('opens no other session with a token whose session id was changed (the MAC covers it)', async () => {
+        const req = issueRequest();
+        const ipad = await tokensOf(store, req);
+        const phone = await tokensOf(store, { ...req, scopes: ['device_phone', 'orders:read'], deviceScopes: ['device_phone'] });
+        const [tag, , seed, mac] = ipad.accessToken.split('.');
+        expect(await store.lookup(`${tag}.${phone.sessionId}.${seed}.${mac}`)).toBeNull();
+        expect(await store.lookup(ipad.accessToken)).toMatchObject({ sessionId: ipad.sessionId });
+      });
+
+      it('never takes an access token for a refresh token', async () => {
+        const tokens = await tokensOf(store, issueRequest());
+        expect(await store.lookup(tokens.accessToken, ['refresh_token'])).toBeNull();
+        expect(await store.lookup(tokens.accessToken, ['refresh_token', 'access_token'])).toMatchObject({ tokenType: 'access_token' });
+        expect(await store.refresh({ refreshToken: tokens.accessToken, clientId: 'app', accessTokenTtl: 60, refreshTokenTtl: 60 })).toEqual(
+          {
+            status: 'invalid',
+          },
+        );
+        expect(await store.lookup(tokens.accessToken)).not.toBeNull();
+      });
+
+      it('still serves access tokens of the earlier 3-part form (<tag>.<seed>.<mac>) until they expire', async () => {
+        const tokens = await tokensOf(store, issueRequest());
+        const [tag, , seed] = tokens.accessToken.split('.') as [string, string, string];
+        const earlier = new TokenCodec(SECRET).token(tag, seed)!;
+        expect(earlier.split('.')).toHaveLength(3);
+        expect(await store.lookup(earlier)).toMatchObject({ tokenType: 'access_token', sessionId: tokens.sessionId });
+        expect(await store.lookup(earlier, ['refresh_token', 'access_token'])).toMatchObject({ tokenType: 'access_token' });
+        expect(await store.revoke(earlier, 'app')).toBe('revoked');
         expect(await store.lookup(tokens.accessToken)).toBeNull();
       });
 

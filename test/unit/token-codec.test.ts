@@ -20,6 +20,20 @@ describe('TokenCodec', () => {
     expect(codec.parse(token)).toEqual({ tag, hash: seedHash(seed) });
   });
 
+  it('makes access tokens <tag>.<sid>.<seed>.<mac> that parse back to their tag, seed hash and session id', () => {
+    const sid = '1234567890123456';
+    const access = codec.token(tag, seed, codec.keyId, sid)!;
+    expect(access).toMatch(/^[A-Za-z0-9_-]{12}\.1234567890123456\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
+    expect(codec.parse(access)).toEqual({ tag, hash: seedHash(seed), sessionId: sid });
+    // The MAC covers the session id: changed, or dropped to make a 3-part token, it fails.
+    const [t, , s, mac] = access.split('.') as [string, string, string, string];
+    expect(codec.parse(`${t}.1234567890123457.${s}.${mac}`)).toBeUndefined();
+    expect(codec.parse(`${t}.${s}.${mac}`)).toBeUndefined();
+    // …and the 3-part token of the same seed is another MAC.
+    expect(access.endsWith(token.split('.')[2]!)).toBe(false);
+    expect(() => codec.token(tag, seed, codec.keyId, '123')).toThrow(TypeError);
+  });
+
   it('draws fresh 256-bit seeds', () => {
     const seeds = codec.seeds(3);
     expect(new Set(seeds).size).toBe(3);

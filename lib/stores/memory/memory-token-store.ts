@@ -59,7 +59,10 @@ export class MemoryTokenStore extends ScriptedTokenStore {
     data.startSweeping(sweepInterval);
     this.data = data;
     // Each twin runs synchronously inside its promise: atomic on the event loop.
-    this.scripts = { run: async (name, keys, args) => runTwin(data, name, keys, args) };
+    this.scripts = {
+      run: async (name, keys, args) => runTwin(data, name, keys, args),
+      fields: async (key, fields) => data.hmget(key, ...fields).map((value) => value ?? null),
+    };
   }
 
   async ping(): Promise<void> {}

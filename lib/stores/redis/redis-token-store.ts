@@ -44,7 +44,8 @@ const TRANSIENT_REPLY =
 
 /**
  * {@link TokenStore} on Redis (single node, Sentinel or Cluster). Each operation is one Lua
- * script, so one round trip; all keys of a call share the hash tag of one user.
+ * script (validating an access token: one `HMGET`), so one round trip; all keys of a call share
+ * the hash tag of one user.
  *
  * @example
  * import Redis from 'ioredis';
@@ -102,6 +103,7 @@ export class RedisTokenStore extends ScriptedTokenStore {
             : commands[script.command]!.call(this.redis, ...unprefixed, ...args);
         return this.bounded(call);
       },
+      fields: (key, fields) => this.bounded(this.redis.hmget(prefixLength === 0 ? key : key.slice(prefixLength), ...fields)),
     };
   }
 
