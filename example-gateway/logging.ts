@@ -244,7 +244,7 @@ export function requestLogger(logger: Logger, observers: readonly RequestObserve
   return function logRequest(req, res, next) {
     const started = performance.now();
     req.id = requestId(req, res);
-    res.once('close', () => {
+    res.on('close', () => {
       const milliseconds = performance.now() - started;
       const status = res.statusCode;
       const url = req.originalUrl;

@@ -100,7 +100,7 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   const track = (_req: unknown, res: ServerResponse) => {
     if (draining) res.setHeader('Connection', 'close');
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    res.on('close', () => inFlight.delete(res)); // 'close' comes once: no once() wrapper per response
   };
   let app;
   try {
