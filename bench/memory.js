@@ -8,8 +8,10 @@
 //     then as many again with 2 and with 50 devices per user (devices `device_<n>`), each in a
 //     database of its own (SELECT 1, 2: fresh key tables, as the first had), deleted after;
 //  2. GET /api/orders through the router app (targets/router.js, pinned to CPU 0) with random
-//     tokens of the first 1,000 sessions while only those are live, then with random tokens of
-//     BENCH_MEMORY_LIVE (1,000,000) live sessions; reports both req/s and their ratio.
+//     tokens of BENCH_MEMORY_LIVE (1,000,000) live sessions, and through a second router app on
+//     database 3, which holds only 1,000 sessions, with random tokens of those; the rounds of
+//     the two alternate (few, many, many, few, …), so both see the same machine; reports both
+//     req/s (medians) and their ratio.
 // Env: BENCH_MEMORY_SESSIONS, BENCH_MEMORY_LIVE, BENCH_DURATION (s per round, 3),
 // BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), REDIS_URL.
 
@@ -36,6 +38,7 @@ function envInt(name, fallback, min) {
 const SESSIONS = envInt('BENCH_MEMORY_SESSIONS', 100_000, 1000);
 const LIVE = envInt('BENCH_MEMORY_LIVE', 1_000_000, SESSIONS);
 const FEW = 1000;
+const FEW_DB = 3;
 const DURATION = Number(process.env.BENCH_DURATION || 3);
 const ROUNDS = envInt('BENCH_ROUNDS', 3, 1);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 16, 1);
@@ -95,40 +98,41 @@ async function perUserMemory(url, prefix, db, perUser) {
   }
 }
 
-/** req/s of GET /api/orders with a random token of `tokens[0 … count - 1]` per request: medians of ROUNDS. */
-async function validation(target, tokens, count) {
-  const rounds = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    let bad = 0;
-    let responses = 0;
-    const result = await new Promise((resolve, reject) => {
-      autocannon(
-        {
-          url: target.url,
-          connections: CONNECTIONS,
-          duration: DURATION,
-          requests: [
-            {
-              method: 'GET',
-              path: '/api/orders',
-              setupRequest: (request) => ({
-                ...request,
-                headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * count)]}` },
-              }),
-              onResponse: (status, body) => {
-                responses++;
-                if (status !== 200 || !body.includes('"device":"device_a"')) bad++;
-              },
+/** One round of GET /api/orders with a random token of `tokens[0 … count - 1]` per request. */
+async function validationRound(target, tokens, count) {
+  let bad = 0;
+  let responses = 0;
+  const result = await new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: target.url,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        requests: [
+          {
+            method: 'GET',
+            path: '/api/orders',
+            setupRequest: (request) => ({
+              ...request,
+              headers: { authorization: `Bearer ${tokens[Math.floor(Math.random() * count)]}` },
+            }),
+            onResponse: (status, body) => {
+              responses++;
+              if (status !== 200 || !body.includes('"device":"device_a"')) bad++;
             },
-          ],
-        },
-        (error, res) => (error ? reject(error) : resolve(res)),
-      );
-    });
-    if (bad > 0 || responses === 0)
-      throw new Error(`validation with ${count} live tokens: ${bad} of ${responses} answers were not 200 with the API's answer`);
-    rounds.push({ reqPerSec: responses / ((result.finish - result.start) / 1000), p50: result.latency.p50, p99: result.latency.p99 });
-  }
+          },
+        ],
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+  });
+  if (bad > 0 || responses === 0)
+    throw new Error(`validation with ${count} live tokens: ${bad} of ${responses} answers were not 200 with the API's answer`);
+  return { reqPerSec: responses / ((result.finish - result.start) / 1000), p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** Medians of rounds. */
+function summary(rounds) {
   return {
     reqPerSec: median(rounds.map((r) => r.reqPerSec)),
     p50Ms: median(rounds.map((r) => r.p50)),
@@ -145,27 +149,16 @@ async function main() {
   const server = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => {} } : await startPrivateRedis({ cpu: 1 });
   const redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
   await redis.connect();
-  let target;
+  const targets = [];
+  let fewRedis;
   try {
     const store = new RedisTokenStore({ redis, secret: SECRET, keyPrefix: prefix });
     const tokens = [];
     const keysBefore = await redis.dbsize();
     const memoryBefore = await usedMemory(redis);
-    await issueSessions(store, 0, FEW, tokens);
-    target = await startTarget({
-      name: 'router',
-      script: 'bench/targets/router.js',
-      cpu: 0,
-      logDir: workDir,
-      ready: /listening on/,
-      env: { BENCH_REDIS_URL: server.url, BENCH_KEY_PREFIX: prefix },
-    });
-    console.log(`bench:memory: validation with ${FEW} live tokens …`);
-    const few = await validation(target, tokens, FEW);
-
     console.log(`bench:memory: issuing ${SESSIONS} device sessions …`);
     const issueStart = Date.now();
-    await issueSessions(store, FEW, SESSIONS, tokens);
+    await issueSessions(store, 0, SESSIONS, tokens);
     const issueSeconds = (Date.now() - issueStart) / 1000;
     const memoryAfter = await usedMemory(redis);
     const keysAfter = await redis.dbsize();
@@ -184,8 +177,36 @@ async function main() {
     console.log(`bench:memory: issuing up to ${LIVE} live sessions …`);
     await issueSessions(store, SESSIONS, LIVE, tokens);
     const memoryLive = await usedMemory(redis);
-    console.log(`bench:memory: validation with ${LIVE} live tokens …`);
-    const many = await validation(target, tokens, LIVE);
+
+    // The few: FEW sessions alone in database 3, behind a router of their own.
+    const fewUrl = new URL(server.url);
+    fewUrl.pathname = `/${FEW_DB}`;
+    fewRedis = new Redis(fewUrl.toString(), { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+    await fewRedis.connect();
+    const fewTokens = [];
+    await issueSessions(new RedisTokenStore({ redis: fewRedis, secret: SECRET, keyPrefix: prefix }), 0, FEW, fewTokens);
+    const launch = (name, url) =>
+      startTarget({
+        name,
+        script: 'bench/targets/router.js',
+        cpu: 0,
+        logDir: workDir,
+        ready: /listening on/,
+        env: { BENCH_REDIS_URL: url, BENCH_KEY_PREFIX: prefix },
+      });
+    targets.push(await launch('router-many', server.url), await launch('router-few', fewUrl.toString()));
+    const [manyTarget, fewTarget] = targets;
+    console.log(`bench:memory: validation with ${LIVE} and with ${FEW} live tokens, rounds alternating …`);
+    const rounds = { few: [], many: [] };
+    const runFew = async () => rounds.few.push(await validationRound(fewTarget, fewTokens, FEW));
+    const runMany = async () => rounds.many.push(await validationRound(manyTarget, tokens, LIVE));
+    await validationRound(fewTarget, fewTokens, FEW); // warm-up of both
+    await validationRound(manyTarget, tokens, LIVE);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const run of round % 2 === 0 ? [runFew, runMany] : [runMany, runFew]) await run();
+    }
+    const few = summary(rounds.few);
+    const many = summary(rounds.many);
 
     const report = {
       date: new Date().toISOString(),
@@ -195,7 +216,7 @@ async function main() {
       bytesPerSession,
       keysPerSession,
       devicesPerUser,
-      issuePerSecond: (SESSIONS - FEW) / issueSeconds,
+      issuePerSecond: SESSIONS / issueSeconds,
       liveSessions: LIVE,
       usedMemoryLiveMiB: memoryLive / 2 ** 20,
       validation: { few: { live: FEW, ...few }, many: { live: LIVE, ...many }, ratio: few.reqPerSec / many.reqPerSec },
@@ -226,8 +247,12 @@ async function main() {
     writeFileSync(join(__dirname, 'results', 'memory.md'), markdown);
     console.log(`\n${markdown}\nwritten to bench/results/memory.json and memory.md`);
   } finally {
-    if (target) await target.stop();
+    await Promise.all(targets.map((target) => target.stop()));
     if (process.env.REDIS_URL) await deleteKeys(redis, prefix);
+    if (fewRedis) {
+      await deleteKeys(fewRedis, prefix);
+      await fewRedis.quit();
+    }
     await redis.quit();
     await server.stop();
     rmSync(workDir, { recursive: true, force: true });
