@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { pino, type DestinationStream, type Level, type LevelWithSilent, type Logger } from 'pino';
+import { clientIp } from '../lib/params/client-ip';
 import type { LogLevel } from './environment';
 import type { LogFormat } from './log-format';
 import { prettyLine } from './pretty-log';
@@ -257,8 +258,8 @@ export function requestLogger(logger: Logger, observers: readonly RequestObserve
           id: req.id!,
           method: req.method,
           url: at === -1 ? url : maskQuery(url),
-          // `req.ip` honours `trust proxy`; the socket address otherwise.
-          remoteAddress: req.ip ?? req.socket.remoteAddress,
+          // Honours `trust proxy`, as `req.ip` does.
+          remoteAddress: clientIp(req),
           userAgent: req.headers['user-agent'],
           statusCode: status,
           responseTime: Math.round(milliseconds),

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { BASIC_CHALLENGE, InvalidClientError, InvalidRequestError, TooManyClientAttemptsError } from '../errors/oauth-error';
 import { counterKey, lockKey } from '../abuse/lockout-cache';
 import type { FormParams } from '../params/form-params';
+import { clientIp } from '../params/client-ip';
 import type { NormalizedClient, NormalizedRouterOptions } from '../options/router-options';
 import { safeEqual } from '../crypto/safe-compare';
 
@@ -61,7 +62,7 @@ export async function authenticateClient(
   options: Pick<NormalizedRouterOptions, 'findClient' | 'clientFailures' | 'lockouts' | 'emit'>,
 ): Promise<NormalizedClient> {
   const presented = presentedCredentials(req, params);
-  const ip = req.ip ?? req.socket.remoteAddress ?? '';
+  const ip = clientIp(req) ?? '';
   const locked = lockKey.client(presented.clientId, ip);
   const blocked = options.clientFailures ? options.lockouts.retryAfter(locked) : 0;
   if (blocked > 0) {

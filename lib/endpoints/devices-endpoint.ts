@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { readBearerToken, rejectBearer } from '../auth/bearer-token';
 import { InvalidRequestError, InvalidTokenError, OAuthError } from '../errors/oauth-error';
 import type { NormalizedRouterOptions } from '../options/router-options';
+import { clientIp } from '../params/client-ip';
 import type { CallerProblem, SessionInfo } from '../stores/token-store';
 import { noStore, sendNoStoreJson } from './token-response';
 
@@ -114,7 +115,12 @@ export function endDeviceEndpoint(options: NormalizedRouterOptions) {
       // id all get this same answer.
       throw new InvalidRequestError('no such device session', { status: 404 });
     }
-    options.emit({ type: 'session_ended', sessionId: req.params.id, ip: req.ip, reason: 'ended by its user (DELETE /devices/{id})' });
+    options.emit({
+      type: 'session_ended',
+      sessionId: req.params.id,
+      ip: clientIp(req),
+      reason: 'ended by its user (DELETE /devices/{id})',
+    });
     noStore(res);
     res.status(204).end();
   };
@@ -131,7 +137,11 @@ export function endOtherDevicesEndpoint(options: NormalizedRouterOptions) {
       return;
     }
     if (outcome.ended > 0) {
-      options.emit({ type: 'session_ended', ip: req.ip, reason: `${outcome.ended} other sessions ended by their user (DELETE /devices)` });
+      options.emit({
+        type: 'session_ended',
+        ip: clientIp(req),
+        reason: `${outcome.ended} other sessions ended by their user (DELETE /devices)`,
+      });
     }
     const body: EndedDevicesResponse = { ended: outcome.ended };
     sendNoStoreJson(res, 200, body);

@@ -3,6 +3,7 @@ import { authenticateClient } from '../auth/client-authentication';
 import { InvalidRequestError } from '../errors/oauth-error';
 import type { NormalizedRouterOptions } from '../options/router-options';
 import { formParams, requireParam } from '../params/form-params';
+import { clientIp } from '../params/client-ip';
 import { tokenTypesFor } from './token-type-hint';
 import { noStore } from './token-response';
 
@@ -17,7 +18,7 @@ export function revocationEndpoint(options: NormalizedRouterOptions) {
     const token = requireParam(params, 'token');
     const outcome = await options.store.revoke(token, client.clientId, tokenTypesFor(params));
     if (outcome === 'foreign') throw new InvalidRequestError('the token was not issued to this client');
-    if (outcome === 'revoked') options.emit({ type: 'revoked', clientId: client.clientId, ip: req.ip });
+    if (outcome === 'revoked') options.emit({ type: 'revoked', clientId: client.clientId, ip: clientIp(req) });
     noStore(res);
     res.status(200).end();
   };

@@ -8,6 +8,7 @@ import { refreshTokenGrant } from '../grants/refresh-token-grant';
 import type { GrantType, NormalizedRouterOptions } from '../options/router-options';
 import type { TokenSet } from '../stores/token-store';
 import { formParams, requireParam } from '../params/form-params';
+import { clientIp } from '../params/client-ip';
 import { sendNoStoreJson } from './token-response';
 
 const GRANTS: Readonly<Record<GrantType, GrantHandler>> = {
@@ -42,7 +43,7 @@ export function tokenEndpoint(options: NormalizedRouterOptions) {
     const grantType = requireParam(params, 'grant_type');
     if (!isGrantType(grantType)) throw new UnsupportedGrantTypeError(`the grant type "${grantType.slice(0, 64)}" is not supported`);
     if (!client.grants.has(grantType)) throw new UnauthorizedClientError(`this client may not use the ${grantType} grant`);
-    const tokens = await GRANTS[grantType]({ client, params, options, ip: req.ip ?? req.socket.remoteAddress ?? '' });
+    const tokens = await GRANTS[grantType]({ client, params, options, ip: clientIp(req) ?? '' });
     sendNoStoreJson(res, 200, tokenResponse(tokens));
   };
 }
