@@ -201,6 +201,32 @@ describe.each(BACKENDS)('RedisTokenStore on $name', ({ name, connect }) => {
     });
   });
 
+  describe("on a client with ioredis' own keyPrefix", () => {
+    const clientPrefix = uniquePrefix(`client-${name}`);
+    const prefix = 'store:';
+    let prefixed: TestRedisClient;
+    beforeAll(() => {
+      prefixed = name === 'Redis' ? createTestRedis({ keyPrefix: clientPrefix }) : createTestCluster({ keyPrefix: clientPrefix });
+    });
+    afterAll(async () => {
+      await cleanupPrefix(redis, clientPrefix);
+      await prefixed.quit();
+    });
+
+    it('keeps every key under both prefixes and finds them again: scripts and the one-HMGET validation', async () => {
+      const store = new RedisTokenStore({ redis: prefixed, secret: SECRET, keyPrefix: prefix });
+      const tokens = await tokensOf(store, issueRequest());
+      expect(await store.lookup(tokens.accessToken)).toMatchObject({ tokenType: 'access_token', sessionId: tokens.sessionId });
+      expect(await store.lookup(tokens.refreshToken!, ['refresh_token'])).toMatchObject({ sessionId: tokens.sessionId });
+      expect(await store.listDevices(tokens.accessToken)).toMatchObject({ current: tokens.sessionId });
+      const keys = await allKeysWithPrefix(redis, clientPrefix);
+      expect(keys.length).toBeGreaterThanOrEqual(4);
+      for (const key of keys) expect(key.startsWith(`${clientPrefix}${prefix}{`)).toBe(true);
+      expect(await store.revoke(tokens.accessToken, 'app')).toBe('revoked');
+      expect(await store.lookup(tokens.accessToken)).toBeNull();
+    });
+  });
+
   describe('stale pointers and data of the old layout', () => {
     const prefix = uniquePrefix(`stale-${name}`);
     let store: RedisTokenStore;
