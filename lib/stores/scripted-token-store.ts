@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { randomBase64url } from '../crypto/fast-crypto';
+import { equalFixedLength } from '../crypto/safe-compare';
 import { seedHash, TokenCodec, userTag, type TokenSecret } from '../tokens/token-codec';
 import { identitySessionId, key, KeyLayout, randomSessionId } from './keys';
 import { DevicesStatus, IssueStatus, RefreshStatus, RevokeStatus, type Reply, type ScriptRunner } from './scripts';
@@ -274,7 +274,7 @@ export abstract class ScriptedTokenStore implements TokenStore {
         key.session(base, parsed.sessionId),
         ACCESS_FIELDS,
       );
-      if (hash == null || !sameHash(hash, parsed.hash) || !(Number(exp) > Date.now())) return null;
+      if (hash == null || !equalFixedLength(hash, parsed.hash) || !(Number(exp) > Date.now())) return null;
       return {
         tokenType: 'access_token',
         ...claimsOf(parsed.sessionId, clientId!, username!, scope!, device!),
@@ -410,13 +410,6 @@ export abstract class ScriptedTokenStore implements TokenStore {
 
 /** The fields of a session that validating its access token reads (see keys.ts). */
 const ACCESS_FIELDS = ['ah', 'c', 'u', 'sc', 'dv', 'iat', 'exp'] as const;
-
-/** Whether a stored token hash is the presented token's, in time that does not depend on where they differ. */
-function sameHash(stored: string, presented: string): boolean {
-  const a = Buffer.from(stored, 'latin1');
-  const b = Buffer.from(presented, 'latin1');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16}$/;
 function isSessionId(value: string): boolean {

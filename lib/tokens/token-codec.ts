@@ -15,8 +15,8 @@ import { randomBase64url, sha256Base64url, sha256Base64url16 } from '../crypto/f
  * - `mac`: HMAC-SHA-256 of everything before it (`<tag>.<seed>`, `<tag>.<sid>.<seed>`) under the
  *   server secret, truncated to 128 bits: no part can be changed without the secret.
  *
- * Access tokens of the 3-part form (made before 0.x had the session id in them) still parse, and
- * are looked up through their pointer key as before.
+ * Access tokens of the 3-part form, made by earlier versions, still parse and are looked up
+ * through their pointer key as before.
  *
  * Stores keep only `hash(seed)` as the token's lookup key and, where reuse needs the token back,
  * the seed itself. Without the server secret neither gives a usable token, so a Redis dump or a
@@ -31,9 +31,11 @@ const TAG_LENGTH = 12; // base64url characters: 72 bits, plenty to spread users 
 const SEED_BYTES = 32;
 const MAC_BYTES = 16;
 const SID_LENGTH = 16;
+const SEED_LENGTH = 43; // base64url characters of SEED_BYTES
+const MAC_LENGTH = 22; // base64url characters of MAC_BYTES
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
 const ACCESS_PATTERN = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
-const TOKEN_LENGTH = TAG_LENGTH + 1 + 43 + 1 + 22;
+const TOKEN_LENGTH = TAG_LENGTH + 1 + SEED_LENGTH + 1 + MAC_LENGTH;
 const ACCESS_LENGTH = TOKEN_LENGTH + SID_LENGTH + 1;
 const MIN_SECRET_LENGTH = 32;
 
@@ -134,7 +136,7 @@ export class TokenCodec {
     let sessionId: string | undefined;
     if (token.length === ACCESS_LENGTH && ACCESS_PATTERN.test(token)) sessionId = token.slice(TAG_LENGTH + 1, TAG_LENGTH + 1 + SID_LENGTH);
     else if (token.length !== TOKEN_LENGTH || !TOKEN_PATTERN.test(token)) return undefined;
-    const macAt = token.length - 22;
+    const macAt = token.length - MAC_LENGTH;
     const body = token.slice(0, macAt - 1);
     const macText = token.slice(macAt);
     const given = Buffer.from(macText, 'base64url');
@@ -145,7 +147,7 @@ export class TokenCodec {
     for (const key of this.keys) valid = timingSafeEqual(this.mac(key, body), given) || valid;
     if (!valid) return undefined;
     const tag = token.slice(0, TAG_LENGTH);
-    const hash = seedHash(body.slice(-43));
+    const hash = seedHash(body.slice(-SEED_LENGTH));
     return sessionId === undefined ? { tag, hash } : { tag, hash, sessionId };
   }
 
