@@ -4,6 +4,7 @@ import { createTokenRouter, requireToken, StoreUnavailableError, type AuditEvent
 import { configErrorFrom, type GatewayConfig } from './config';
 import { requestLogger } from './logging';
 import { createMetrics, type GatewayMetrics, type StoreErrorSource } from './metrics';
+import { onGet, routePath, serveInOrder } from './serve-in-order';
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -73,11 +74,6 @@ function healthCheck(
 function liveness(_req: Request, res: Response): void {
   res.set('Cache-Control', 'no-store');
   res.json({ status: 'ok' });
-}
-
-/** A path as Express routes match it: without regard to case or a trailing "/". */
-function routePath(path: string): string {
-  return (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
 }
 
 function notFound(_req: Request, res: Response): void {
@@ -170,29 +166,33 @@ export function createGateway(options: GatewayOptions): Express {
   // The RFC error code of each error answer, for the metrics' `outcome` label: set once on this
   // app's response prototype (every router mounted here answers through it), not per request.
   if (counting) app.response.json = metrics.captureErrorCode(app.response.json) as typeof app.response.json;
-  app.use(requestLogger(logger, counting ? [metrics.observeRequest] : []));
   const readiness = healthCheck(store, storeKind, isDraining, logger, metrics);
   // /healthz is kept as it always was (load balancers are configured with it); /readyz is the
-  // same check under the name orchestrators use. The probes are one layer, looked up by path, so
-  // the requests that matter pass them with one Map lookup instead of four route matches.
+  // same check under the name orchestrators use. The probes are one step, looked up by path, so
+  // the requests that matter pass them with one Map lookup instead of four path matches.
   const probes = new Map<string, RequestHandler>([
     ['/healthz', readiness],
     ['/readyz', readiness],
     ['/livez', liveness],
   ]);
   if (counting) probes.set('/metrics', metrics.handler);
-  app.use(function probe(req, res, next) {
+  const probe: RequestHandler = function probe(req, res, next) {
     const probeHandler = req.method === 'GET' || req.method === 'HEAD' ? probes.get(routePath(req.path)) : undefined;
     if (probeHandler === undefined) next();
     else void probeHandler(req, res, next);
-  });
-  app.use(tokenRouter);
-  app.get(
-    '/api/orders',
-    requireToken({ store, scopes: ['orders:read'], onError: logFailure('token lookup failed', 'require_token') }),
-    listOrders,
+  };
+  // Every request passes the same steps in this order (each looks at the path itself), so they
+  // run without Express' router: see serveInOrder().
+  serveInOrder(
+    app,
+    [
+      requestLogger(logger, counting ? [metrics.observeRequest] : []),
+      probe,
+      tokenRouter,
+      onGet('/api/orders', requireToken({ store, scopes: ['orders:read'], onError: logFailure('token lookup failed', 'require_token') }), listOrders),
+      notFound,
+    ],
+    serverError(logger),
   );
-  app.use(notFound);
-  app.use(serverError(logger));
   return app;
 }

@@ -69,6 +69,32 @@ describe('createGateway()', () => {
       expect(answer.status).toBe(401);
       expect(answer.headers['www-authenticate']).toBe('Bearer realm="api"');
     });
+
+    it('is matched as an Express route is: regardless of case and a trailing "/", HEAD answered as GET', async () => {
+      const { app } = gatewayWithLogs(store);
+      const issued = await token(app, aliceFor('device_ipad orders:read'));
+      const bearer = `Bearer ${issued.body.access_token}`;
+      for (const path of ['/API/Orders', '/api/orders/', '/api/orders?page=2']) {
+        const answer = await request(app).get(path).set('Authorization', bearer);
+        expect({ path, status: answer.status, user: answer.body.user }).toEqual({ path, status: 200, user: 'alice' });
+      }
+      const head = await request(app).head('/api/orders').set('Authorization', bearer);
+      expect(head.status).toBe(200);
+      expect(head.text).toBeUndefined();
+    });
+
+    it.each(['POST', 'DELETE', 'OPTIONS'])('should 404 with JSON for %s (as no route of that method is there)', async (method) => {
+      const answer = await request(gatewayWithLogs(store).app)[method.toLowerCase() as 'post']('/api/orders');
+      expect(answer.status).toBe(404);
+      expect(answer.body).toEqual({ error: 'not_found', error_description: 'no such endpoint' });
+    });
+
+    it('logs the request line of an answer the sample API gave, with the caller', async () => {
+      const { app, logs } = gatewayWithLogs(store);
+      await ordersWith(app, aliceFor('device_ipad orders:read'));
+      const line = logs().find((entry) => entry.req?.url === '/api/orders');
+      expect(line).toMatchObject({ res: { statusCode: 200 }, oauth: { clientId: 'demo-app', username: 'alice', device: 'device_ipad' } });
+    });
   });
 
   describe('GET /healthz', () => {
