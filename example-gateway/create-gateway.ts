@@ -189,7 +189,11 @@ export function createGateway(options: GatewayOptions): Express {
       requestLogger(logger, counting ? [metrics.observeRequest] : []),
       probe,
       tokenRouter,
-      onGet('/api/orders', requireToken({ store, scopes: ['orders:read'], onError: logFailure('token lookup failed', 'require_token') }), listOrders),
+      onGet(
+        '/api/orders',
+        requireToken({ store, scopes: ['orders:read'], onError: logFailure('token lookup failed', 'require_token') }),
+        listOrders,
+      ),
       notFound,
     ],
     serverError(logger),
