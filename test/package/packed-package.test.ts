@@ -8,7 +8,8 @@ import { cleanupPrefix, createTestRedis, redisUrl, uniquePrefix } from '../suppo
 
 // The package as users get it: `npm pack` (its `prepack` builds), the tarball installed into fresh
 // projects, then required, imported, run against the test Redis and type-checked there:
-// - `consumer`: the tarball with ioredis 6, @types/express and @types/node (a TypeScript gateway);
+// - `consumer`: the tarball with ioredis 6, @types/express, @types/node and @types/redis-errors (a
+//   TypeScript gateway, as the README installs it);
 //   also runs the README's "Use it in your gateway" snippet as pasted;
 // - `bare`: the tarball alone (a JavaScript, memory-only user): no optional peer installed; the CLI;
 // - `redis5`: the tarball with the lowest ioredis 5 of the peer range.
@@ -162,7 +163,8 @@ beforeAll(async () => {
   // The dependencies come from npm's cache (filled by the project's own install); ioredis 5 and the
   // type packages from the registry the first time.
   [consumer, bare, redis5] = await Promise.all([
-    createProject(join(work, 'consumer'), [tarball, 'ioredis@^6.0.0', '@types/express@^5.0.0', '@types/node@^20']),
+    // As the README installs them: ioredis 6.1's own declarations need @types/redis-errors.
+    createProject(join(work, 'consumer'), [tarball, 'ioredis@^6.0.0', '@types/express@^5.0.0', '@types/node@^20', '@types/redis-errors']),
     createProject(join(work, 'bare'), [tarball]),
     createProject(join(work, 'redis5'), [tarball, `ioredis@${IOREDIS_5}`, '@types/express@^5.0.0']),
   ]);
