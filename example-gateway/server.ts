@@ -7,6 +7,7 @@ import { readGatewayConfig, type GatewayConfig } from './config';
 import { ConfigError } from './config-error';
 import { readEnvironment, type GatewayEnvironment } from './environment';
 import { readLogFormat } from './log-format';
+import { serverClassesFor } from './server-classes';
 import type { GatewayStore } from './store';
 
 /** sysexits.h EX_CONFIG: the configuration is wrong, restarting will not help. */
@@ -134,12 +135,12 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   const urls: { http?: string; https?: string } = {};
   try {
     if (env.httpPort !== 'off') {
-      const server = createHttpServer(app).on('request', track);
+      const server = createHttpServer(serverClassesFor(app), app).on('request', track);
       servers.push(server);
       urls.http = urlOf('http', env.host, await listen(server, env.httpPort, env.host, 'PORT'));
     }
     if (env.httpsPort !== 'off' && tls) {
-      const server = createHttpsServer({ cert: tls.cert, key: tls.key }, app).on('request', track);
+      const server = createHttpsServer({ cert: tls.cert, key: tls.key, ...serverClassesFor(app) }, app).on('request', track);
       servers.push(server);
       urls.https = urlOf('https', env.host, await listen(server, env.httpsPort, env.host, 'HTTPS_PORT'));
       if (tls.source === 'self-signed') {
