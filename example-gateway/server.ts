@@ -7,7 +7,6 @@ import { readGatewayConfig, type GatewayConfig } from './config';
 import { ConfigError } from './config-error';
 import { readEnvironment, type GatewayEnvironment } from './environment';
 import { readLogFormat } from './log-format';
-import { serverClassesFor } from './server-classes';
 import type { GatewayStore } from './store';
 
 /** sysexits.h EX_CONFIG: the configuration is wrong, restarting will not help. */
@@ -85,9 +84,13 @@ export async function startGateway(variables: Readonly<Record<string, string | u
   const config = readGatewayConfig(env.configPath);
   // Loaded once the settings read so far are right: a wrong one is reported without waiting
   // for Express, pino, ioredis and the certificate generator to load.
-  const [{ loadTlsCredentials }, { createLogger, flushLogs, flushLogsSync }, { createGatewayStore }, { createGateway }] = await Promise.all(
-    [import('./tls'), import('./logging'), import('./store'), import('./create-gateway')],
-  );
+  const [
+    { loadTlsCredentials },
+    { createLogger, flushLogs, flushLogsSync },
+    { createGatewayStore },
+    { createGateway },
+    { serverClassesFor },
+  ] = await Promise.all([import('./tls'), import('./logging'), import('./store'), import('./create-gateway'), import('../lib')]);
   const tls = env.httpsPort === 'off' ? undefined : await loadTlsCredentials(env);
   const logger = createLogger(env.logLevel, undefined, { format: logFormat, colors: process.stdout.isTTY === true });
   const randomSecret = env.tokenSecrets.length === 0;

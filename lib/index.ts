@@ -6,6 +6,7 @@ export { createTokenRouter } from './token-router';
 export type { ActiveIntrospection, IntrospectionResponse } from './endpoints/introspection-endpoint';
 export type { AuthorizationServerMetadata } from './endpoints/metadata-endpoint';
 export { requireToken, type AccessTokenInfo, type RequireTokenOptions } from './middleware/require-token';
+export { serverClassesFor, type ServerClasses } from './middleware/server-classes';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis/redis-token-store';
 export { MemoryTokenData, MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory/memory-token-store';
 export type {

@@ -1,10 +1,11 @@
 'use strict';
 
 // Target `router`: the package's token router mounted in a bare Express app, as its README
-// shows, on RedisTokenStore; `GET /api/orders` behind requireToken. No logging, nothing else.
+// shows, on RedisTokenStore; `GET /api/orders` behind requireToken; served as the README's
+// complete gateway serves it (`serverClassesFor(app)`). No logging, nothing else.
 
 const express = require('express');
-const { createTokenRouter, requireToken, RedisTokenStore } = require('../../dist/lib');
+const { createTokenRouter, requireToken, RedisTokenStore, serverClassesFor } = require('../../dist/lib');
 const { SECRET, SCOPES, clientList, userList } = require('../fixtures');
 const { redisClient, keyPrefix, serve, run } = require('./serve');
 
@@ -18,5 +19,5 @@ run('router', async () => {
     const { username, clientId, scopes, device } = req.oauth;
     res.json({ user: username ?? null, client: clientId, scopes, device: device ?? null });
   });
-  serve('router', app, redis);
+  serve('router', app, redis, serverClassesFor(app));
 });

@@ -19,9 +19,12 @@ function keyPrefix() {
   return prefix;
 }
 
-/** Listens on 127.0.0.1:PORT, prints `listening on <port>`, and closes `redis` on SIGTERM. */
-function serve(name, app, redis) {
-  const server = http.createServer(app);
+/**
+ * Listens on 127.0.0.1:PORT (a server made with `serverOptions`, e.g. the package's
+ * `serverClassesFor(app)`), prints `listening on <port>`, and closes `redis` on SIGTERM.
+ */
+function serve(name, app, redis, serverOptions = {}) {
+  const server = http.createServer(serverOptions, app);
   server.keepAliveTimeout = 65_000;
   server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     process.stdout.write(`${name} listening on ${server.address().port}\n`);

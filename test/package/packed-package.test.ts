@@ -204,12 +204,12 @@ describe('the packed package', () => {
     expect(stdout).toContain('hash-password');
   });
 
-  it('require() exposes the factories and both stores', async () => {
+  it('require() exposes the factories, both stores and serverClassesFor', async () => {
     const { stdout } = await node([
       '-e',
-      "const m = require('express-oauth-device-tokens'); console.log(JSON.stringify(['createTokenRouter','requireToken','RedisTokenStore','MemoryTokenStore','OAuthError'].map((n) => typeof m[n])))",
+      "const m = require('express-oauth-device-tokens'); console.log(JSON.stringify(['createTokenRouter','requireToken','RedisTokenStore','MemoryTokenStore','OAuthError','serverClassesFor'].map((n) => typeof m[n])))",
     ]);
-    expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'function', 'function']);
+    expect(JSON.parse(stdout)).toEqual(['function', 'function', 'function', 'function', 'function', 'function']);
   });
 
   it('import { … } from an .mjs file gets named exports (Node reads them from the CommonJS build)', async () => {

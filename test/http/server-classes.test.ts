@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { serverClassesFor } from '../../example-gateway/server-classes';
+import { serverClassesFor } from '../../lib';
 
 /** A server of `app` made with serverClassesFor(app); `seen` gets each request's prototypes before Express touches them. */
 async function serve(app: Express, seen?: (req: IncomingMessage, res: ServerResponse) => void) {
