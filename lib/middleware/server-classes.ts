@@ -18,7 +18,7 @@ export interface ServerClasses {
  * Redis: 7,560 → 19,000 req/s on the bench's machine; expressjs/express#5998). Express still
  * makes the call, which then changes nothing. A sub-app mounted in `app` still switches to its own
  * prototypes and back, as Express does. Nothing here is about tokens: it serves the whole app.
-
+ *
  * The objects are initialised by Node's own constructors, called on them (`IncomingMessage` and
  * `ServerResponse` are plain functions in Node), so they are what Node makes in every other
  * respect, `instanceof` included. (`Reflect.construct()` with a new target would also take a
